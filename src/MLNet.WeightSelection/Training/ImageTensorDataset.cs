@@ -55,6 +55,33 @@ public sealed class ImageTensorDataset : IDisposable
         LabelValues = values;
     }
 
+    /// <summary>
+    /// Builds a dataset from managed pixels: <paramref name="pixels"/> holds, image after image, the R plane, then
+    /// the G plane, then the B plane of <paramref name="imageSize"/>² bytes each (ML.NET's planar layout).
+    /// </summary>
+    /// <exception cref="ArgumentException">The pixel count is not labels × 3 × imageSize², or a label is out of range.</exception>
+    public static ImageTensorDataset FromPixels(byte[] pixels, long[] labels, int imageSize, int numClasses)
+    {
+        ArgumentNullException.ThrowIfNull(pixels);
+        ArgumentNullException.ThrowIfNull(labels);
+        if (imageSize < 1) throw new ArgumentException($"The image size must be at least 1; got {imageSize}.", nameof(imageSize));
+        long expected = (long)labels.Length * 3 * imageSize * imageSize;
+        if (pixels.LongLength != expected)
+            throw new ArgumentException($"Expected {labels.Length} images × 3 planes × {imageSize}² = {expected} bytes; got {pixels.LongLength}.", nameof(pixels));
+        var images = tensor(pixels, new long[] { labels.Length, 3, imageSize, imageSize });
+        var labelTensor = tensor(labels);
+        try
+        {
+            return new ImageTensorDataset(images, labelTensor, numClasses);
+        }
+        catch
+        {
+            images.Dispose();
+            labelTensor.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Number of images.</summary>
     public int Count { get; }
 

@@ -32,7 +32,11 @@ public sealed class TrainingOptions
     /// <summary>Per-batch augmentation. Default: <see cref="AugmentationOptions.Default"/>.</summary>
     public AugmentationOptions Augmentation { get; set; } = AugmentationOptions.Default;
 
-    /// <summary>Seed of the shuffles, augmentations, dropout and drop path (reseeded per epoch from (Seed, epoch)). Default: 1.</summary>
+    /// <summary>
+    /// Seed of the shuffles, augmentations, dropout and drop path, reseeded per epoch from (Seed, epoch) so that a
+    /// resumed run repeats an uninterrupted one. Dropout and drop path draw from libtorch's process-wide generator:
+    /// runs are reproducible when no other code uses it concurrently in the same process. Default: 1.
+    /// </summary>
     public int Seed { get; set; } = 1;
 
     /// <summary>Early stopping with patience and min-delta, restoring the best epoch's weights; null trains every epoch. Default: null.</summary>

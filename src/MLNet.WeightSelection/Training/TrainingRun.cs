@@ -26,6 +26,7 @@ internal sealed class TrainingRun : IDisposable
     readonly AdamW _optimizer;
     readonly BatchAugmenter _augmenter;
     readonly bool _teacherSharesInput;
+    readonly Device? _teacherDevice;
     StateDict? _best;
 
     public TrainingRun(TrainingOptions options, ImageClassifier student, ImageTensorDataset train, ImageTensorDataset? validation,
@@ -65,6 +66,7 @@ internal sealed class TrainingRun : IDisposable
 
         _augmenter = new BatchAugmenter(options.Augmentation, train.NumClasses, options.LabelSmoothing, student.Input);
         _teacherSharesInput = teacher is not null && SameConvention(student.Input, teacher.Input);
+        _teacherDevice = teacher is null ? null : ImageClassifierTrainer.ModelDevice(teacher);
     }
 
     /// <summary>Optimizer steps per epoch: every image once, except that a last batch of one image is dropped (BatchNorm needs two).</summary>
@@ -144,7 +146,7 @@ internal sealed class TrainingRun : IDisposable
             using var batch = _augmenter.Apply(_train.Images.index_select(0, rows).to(_device), labels, random);
             var input = InputNormalization.Apply(batch.Pixels, _student.Input);
             Tensor? teacherInput = _teacher is null ? null
-                : _teacherSharesInput ? input : InputNormalization.Apply(batch.Pixels, _teacher.Input);
+                : (_teacherSharesInput ? input : InputNormalization.Apply(batch.Pixels, _teacher.Input)).to(_teacherDevice!);
             dataTime += stepTime.Elapsed - dataStart;
 
             lr = _schedule.LearningRate(progress.GlobalStep);

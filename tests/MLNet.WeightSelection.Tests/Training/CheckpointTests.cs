@@ -3,14 +3,7 @@ using Xunit;
 
 namespace MLNet.WeightSelection.Tests.Training;
 
-/// <summary>
-/// Runs alone: dropout draws from libtorch's process-wide generator, which tests running in parallel would reseed
-/// and consume mid-run.
-/// </summary>
-[CollectionDefinition(nameof(GlobalTorchRandomState), DisableParallelization = true)]
-public sealed class GlobalTorchRandomState { }
-
-[Collection(nameof(GlobalTorchRandomState))]
+[Collection(nameof(GlobalTorchState))]
 public class CheckpointTests
 {
     static TrainingOptions ResumableOptions(string? directory)

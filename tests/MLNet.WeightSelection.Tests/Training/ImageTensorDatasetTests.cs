@@ -67,4 +67,15 @@ public class ImageTensorDatasetTests
         Assert.Throws<ArgumentOutOfRangeException>(() => data.Split(1.0, 1));
         Assert.Throws<ArgumentOutOfRangeException>(() => data.Split(0, 1));
     }
+
+    [Fact]
+    public void FromPixelsReadsPlanarRgbAndChecksTheLength()
+    {
+        // Two 1×1 images: (R, G, B) = (1, 2, 3) and (4, 5, 6).
+        using var data = ImageTensorDataset.FromPixels(new byte[] { 1, 2, 3, 4, 5, 6 }, new long[] { 0, 1 }, imageSize: 1, numClasses: 2);
+        Assert.Equal(new long[] { 2, 3, 1, 1 }, data.Images.shape);
+        Assert.Equal(new byte[] { 4, 5, 6 }, data.Images[1].data<byte>().ToArray());
+        var error = Assert.Throws<ArgumentException>(() => ImageTensorDataset.FromPixels(new byte[5], new long[] { 0, 1 }, 1, 2));
+        Assert.Contains("6 bytes; got 5", error.Message);
+    }
 }

@@ -143,6 +143,19 @@ public class TrainerTests
     }
 
     [Fact]
+    public void StepsPerEpochCoverEveryImageButNeverABatchOfOne()
+    {
+        Assert.Equal(3, TrainingRun.StepsPerEpoch(130, 64));  // 64, 64, 2
+        Assert.Equal(2, TrainingRun.StepsPerEpoch(129, 64));  // the single leftover image is dropped
+        Assert.Equal(2, TrainingRun.StepsPerEpoch(128, 64));
+        Assert.Equal(1, TrainingRun.StepsPerEpoch(1, 64));
+    }
+}
+
+[Collection(nameof(GlobalTorchState))]
+public class TrainerThreadTests
+{
+    [Fact]
     public void ThreadsCapAppliesDuringTrainingAndIsRestored()
     {
         using var train = TrainingData.Separable(32, size: 8);
@@ -154,14 +167,5 @@ public class TrainerTests
         new ImageClassifierTrainer(options).Train(model, train, null, onEpoch: _ => during = get_num_threads());
         Assert.Equal(1, during);
         Assert.Equal(before, get_num_threads());
-    }
-
-    [Fact]
-    public void StepsPerEpochCoverEveryImageButNeverABatchOfOne()
-    {
-        Assert.Equal(3, TrainingRun.StepsPerEpoch(130, 64));  // 64, 64, 2
-        Assert.Equal(2, TrainingRun.StepsPerEpoch(129, 64));  // the single leftover image is dropped
-        Assert.Equal(2, TrainingRun.StepsPerEpoch(128, 64));
-        Assert.Equal(1, TrainingRun.StepsPerEpoch(1, 64));
     }
 }
