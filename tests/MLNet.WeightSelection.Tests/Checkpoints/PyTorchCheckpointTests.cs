@@ -134,6 +134,23 @@ public class PyTorchCheckpointTests : IDisposable
     }
 
     [Fact]
+    public void DataParallelPrefixIsStrippedAndCollisionsAreReported()
+    {
+        using var a = ones(2);
+        using var b = zeros(3);
+        string parallel = Path.Combine(_folder, "parallel.pt");
+        PyTorchCheckpoint.Save(parallel, new[] { KeyValuePair.Create("module.fc.weight", a), KeyValuePair.Create("module.fc.bias", b) });
+        using (var sd = PyTorchCheckpoint.Load(parallel))
+            Assert.Equal(new[] { "fc.bias", "fc.weight" }, sd.Keys);
+
+        string both = Path.Combine(_folder, "both.pt");
+        PyTorchCheckpoint.Save(both, new[] { KeyValuePair.Create("module.fc.weight", a), KeyValuePair.Create("fc.weight", a) });
+        var ex = Assert.Throws<InvalidDataException>(() => PyTorchCheckpoint.Load(both));
+        Assert.Contains(both, ex.Message);
+        Assert.Contains("'fc.weight' appears both with and without the 'module.' prefix", ex.Message);
+    }
+
+    [Fact]
     public void SaveRejectsDuplicateKeysAndLeavesNoFile()
     {
         using var a = ones(2);

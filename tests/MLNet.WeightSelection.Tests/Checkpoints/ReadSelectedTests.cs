@@ -104,9 +104,12 @@ public class ReadSelectedTests : IDisposable
             using var t = file.ReadSelected("m", new long[]?[] { new long[] { row }, new long[] { 0, 31 } });
             Assert.Equal(new double[] { row * 32, row * 32 + 31 }, TestFiles.Values(t));
         });
+        if (OperatingSystem.IsLinux()) Assert.Contains(path, File.ReadAllText("/proc/self/maps"));
         file.Dispose();
         file.Dispose();
         Assert.Throws<ObjectDisposedException>(() => file.Read("m"));
-        File.Delete(path); // the mapping no longer holds the file
+        // Dispose unmaps the file and closes it.
+        if (OperatingSystem.IsLinux()) Assert.DoesNotContain(path, File.ReadAllText("/proc/self/maps"));
+        using (new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None)) { }
     }
 }
