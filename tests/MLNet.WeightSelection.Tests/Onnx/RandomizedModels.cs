@@ -23,7 +23,7 @@ internal static class RandomizedModels
                 t.copy_(randn(t.shape, generator: gen) * 0.1f);
             else
             {
-                float std = t.numel() > 1 ? Math.Max(t.std().item<float>(), 0.02f) : 0.02f;
+                float std = t.numel() > 1 ? Math.Max(t.std().item<float>(), 0.1f) : 0.1f;
                 t.add_(randn(t.shape, generator: gen) * (0.5f * std));
             }
         }

@@ -4,6 +4,7 @@ using MLNet.WeightSelection.Models.ConvNeXt;
 using MLNet.WeightSelection.Models.ResNet;
 using MLNet.WeightSelection.Models.Vit;
 using Onnx;
+using TorchSharp;
 
 namespace MLNet.WeightSelection.Models.Onnx;
 
@@ -68,6 +69,7 @@ public static class OnnxExporter
             throw new ArgumentException($"A ViT runs only at its own image size ({spec.ImageSize}); got {(options.DynamicImageSize ? "a dynamic size" : imageSize)}.", nameof(options));
 
         var input = options.Input ?? model.Input;
+        using var scope = torch.NewDisposeScope(); // detached views and transposed copies made while writing initializers
         var g = new OnnxGraphBuilder(spec.Family, options.Opset);
         object height = options.DynamicImageSize ? "height" : imageSize, width = options.DynamicImageSize ? "width" : imageSize;
         var x = g.Input(options.InputName, "batch", (long)spec.InChans, height, width);
