@@ -46,7 +46,8 @@ internal static class ArgMaxKeyHead
         {
             var features = new float[k];
             features[i] = 1f;
-            return new Row { Label = (uint)(i + 1), Features = features };
+            // LoadFromEnumerable stores a key member as a 0-based index (raw key = index + 1).
+            return new Row { Label = (uint)i, Features = features };
         }).ToArray();
 
         var definition = SchemaDefinition.Create(typeof(Row));
