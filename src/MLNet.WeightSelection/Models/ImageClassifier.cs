@@ -1,3 +1,4 @@
+using MLNet.WeightSelection.Checkpoints;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -36,6 +37,21 @@ public abstract class ImageClassifier : nn.Module<Tensor, Tensor>
 
     /// <summary>Replaces the classifier with a freshly initialized one for <paramref name="numClasses"/> classes (0: identity).</summary>
     public abstract void ResetClassifier(int numClasses);
+
+    /// <summary>
+    /// The family's checkpoint adapter (timm's <c>checkpoint_filter_fn</c>): key renames and shape fixes applied by
+    /// <see cref="LoadStateDict"/>, such as ViT position-embedding resampling.
+    /// </summary>
+    public virtual CheckpointFilter CheckpointFilter => CheckpointFilter.Default;
+
+    /// <summary>
+    /// Copies every tensor of <paramref name="source"/> into this model by timm key, under no_grad, after the family's
+    /// <see cref="CheckpointFilter"/>. Strict (the default) requires the key sets to match exactly; a non-strict load
+    /// skips missing and unexpected keys and reports them. A shape that cannot be adapted is always an error.
+    /// Nothing is copied unless the whole checkpoint fits.
+    /// </summary>
+    /// <exception cref="StateDictLoadException">Lists all missing keys, unexpected keys and shape mismatches at once.</exception>
+    public StateDictLoadResult LoadStateDict(ITensorSource source, bool strict = true) => StateDictLoader.Load(this, source, strict);
 
     /// <inheritdoc />
     public override Tensor forward(Tensor x)

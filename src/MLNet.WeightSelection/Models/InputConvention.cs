@@ -33,4 +33,22 @@ public sealed record InputConvention(ChannelOrder Order, float Scale, float[] Me
     /// <summary>Raw RGB pixels, 0–1, no mean or std.</summary>
     public static InputConvention Identity { get; } =
         new(ChannelOrder.Rgb, 255f, new[] { 0f, 0f, 0f }, new[] { 1f, 1f, 1f });
+
+    /// <summary>Value equality, element by element on <see cref="Mean"/> and <see cref="Std"/>.</summary>
+    public bool Equals(InputConvention? other) =>
+        other is not null && Order == other.Order && Scale.Equals(other.Scale)
+        && Mean.AsSpan().SequenceEqual(other.Mean) && Std.AsSpan().SequenceEqual(other.Std)
+        && string.Equals(Interpolation, other.Interpolation, StringComparison.Ordinal);
+
+    /// <inheritdoc />
+    public override int GetHashCode()
+    {
+        var hash = new HashCode();
+        hash.Add(Order);
+        hash.Add(Scale);
+        foreach (var m in Mean) hash.Add(m);
+        foreach (var s in Std) hash.Add(s);
+        hash.Add(Interpolation);
+        return hash.ToHashCode();
+    }
 }
