@@ -27,7 +27,7 @@ public class ScoringChainTests
         var (steps, temporaries) = PixelPipeline.Build(ml, image, Size);
         var pixels = steps.Fit(data);
         var pixelData = pixels.Transform(data);
-        var student = new ScoringChain.StudentGraph(ToyStudentOnnx.Build(Size, Identity4), "input", "probabilities");
+        var student = ToyStudentOnnx.Build(Size, Identity4);
         var chain = ScoringChain.Build(ml, pixels, temporaries, pixelData, student, label, score, predicted, (null, false));
         return new Fixture(ml, data, chain, pixelData, dir);
     }

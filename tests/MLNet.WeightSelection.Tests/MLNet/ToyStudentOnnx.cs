@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using MLNet.WeightSelection.MLNet;
 using MLNet.WeightSelection.MLNet.Onnx;
 
 namespace MLNet.WeightSelection.Tests.MLNet;
@@ -9,7 +10,10 @@ namespace MLNet.WeightSelection.Tests.MLNet;
 /// </summary>
 public static class ToyStudentOnnx
 {
-    /// <summary>The model bytes; input and output tensors are named "input" and "probabilities".</summary>
+    const string Input = ScoringChain.StudentInput;
+    const string Output = ScoringChain.StudentOutput;
+
+    /// <summary>The model bytes, with the tensor names the scoring chain expects.</summary>
     internal static byte[] Build(int imageSize, float[,] weights)
     {
         int k = weights.GetLength(1);
@@ -17,13 +21,13 @@ public static class ToyStudentOnnx
         for (int i = 0; i < 3; i++) for (int j = 0; j < k; j++) flat[i * k + j] = weights[i, j] / 255f;
 
         var graph = new ProtoWriter();
-        graph.Message(1, Node("ReduceMean", new[] { "input" }, new[] { "mean" }, new ProtoWriter().String(1, "axes").Int(8, 2).Int(8, 3).Int(20, 7), new ProtoWriter().String(1, "keepdims").Int(3, 0).Int(20, 2)));
+        graph.Message(1, Node("ReduceMean", new[] { Input }, new[] { "mean" }, new ProtoWriter().String(1, "axes").Int(8, 2).Int(8, 3).Int(20, 7), new ProtoWriter().String(1, "keepdims").Int(3, 0).Int(20, 2)));
         graph.Message(1, Node("MatMul", new[] { "mean", "w" }, new[] { "logits" }));
-        graph.Message(1, Node("Softmax", new[] { "logits" }, new[] { "probabilities" }, new ProtoWriter().String(1, "axis").Int(3, 1).Int(20, 2)));
+        graph.Message(1, Node("Softmax", new[] { "logits" }, new[] { Output }, new ProtoWriter().String(1, "axis").Int(3, 1).Int(20, 2)));
         graph.String(2, "toy_student");
         graph.Message(5, new ProtoWriter().Int(1, 3).Int(1, k).Int(2, 1).String(8, "w").Bytes(9, MemoryMarshal.AsBytes(flat.AsSpan())));
-        graph.Message(11, ValueInfo("input", new long?[] { null, 3, imageSize, imageSize }));
-        graph.Message(12, ValueInfo("probabilities", new long?[] { null, k }));
+        graph.Message(11, ValueInfo(Input, new long?[] { null, 3, imageSize, imageSize }));
+        graph.Message(12, ValueInfo(Output, new long?[] { null, k }));
         return new ProtoWriter().Int(1, 8).Message(7, graph).Message(8, new ProtoWriter().String(1, "").Int(2, 17)).ToArray();
     }
 
