@@ -100,7 +100,7 @@ public sealed class WeightSelectionTransformer : ITransformer, IDisposable
 
     /// <inheritdoc />
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) =>
-        new ReannotatedRowMapper(_scoring.GetRowToRowMapper(inputSchema), Annotate);
+        new ReannotatedRowMapper(((ITransformer)_scoring).GetRowToRowMapper(inputSchema), Annotate);
 
     /// <summary>Writes <see cref="ScoringModel"/>: a model of ML.NET's own parts, loadable without this library's types.</summary>
     void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)_scoring).Save(ctx);
