@@ -75,8 +75,7 @@ public sealed class StateDict : ITensorSource, IEnumerable<KeyValuePair<string, 
     public Tensor ReadSelected(string key, IReadOnlyList<long[]?> indices, ScalarType? dtype = null)
     {
         var source = this[key];
-        if (indices.Count != source.dim())
-            throw new ArgumentException($"{Origin}: '{key}' has {source.dim()} axes but {indices.Count} index lists were given.");
+        IndexSelection.Validate(Origin, key, source.shape, indices);
         using var scope = NewDisposeScope();
         Tensor result = source;
         for (int axis = 0; axis < indices.Count; axis++)

@@ -1,0 +1,219 @@
+using System.IO.MemoryMappedFiles;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MLNet.WeightSelection.Checkpoints;
+
+/// <summary>
+/// A safetensors file opened read-only and memory-mapped. The header is read and validated at
+/// <see cref="Open"/>; tensor data is read only when a tensor is asked for, and
+/// <see cref="ReadSelected"/> copies only the selected rows out of the mapping. Reads may run on several threads
+/// at once.
+/// </summary>
+public sealed unsafe class SafeTensorsFile : ITensorSource
+{
+    // Rows copied per block when axes after the first are also selected: bounds the temporary buffer.
+    const long BlockBytes = 4L << 20;
+
+    readonly FileStream _stream;
+    readonly MemoryMappedFile _map;
+    readonly MemoryMappedViewAccessor _view;
+    readonly SafeTensorsHeader _header;
+    readonly Dictionary<string, SafeTensorsEntry> _entries;
+    int _disposed;
+
+    SafeTensorsFile(string path, FileStream stream, MemoryMappedFile map, MemoryMappedViewAccessor view, SafeTensorsHeader header)
+    {
+        Origin = path;
+        _stream = stream;
+        _map = map;
+        _view = view;
+        _header = header;
+        _entries = header.Entries.ToDictionary(e => e.Info.Name, StringComparer.Ordinal);
+        Keys = header.Entries.Select(e => e.Info.Name).ToArray();
+    }
+
+    /// <summary>
+    /// Opens <paramref name="path"/>, validates its header (lengths, JSON, dtypes, shapes, offsets, overlaps) and maps
+    /// it. No tensor data is read yet.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>
+    /// <exception cref="InvalidDataException">The file is truncated, corrupt or not a safetensors file; the message names the file and the problem.</exception>
+    public static SafeTensorsFile Open(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        string full = Path.GetFullPath(path);
+        if (!File.Exists(full)) throw new FileNotFoundException($"No safetensors file at '{full}'.", full);
+        if (!BitConverter.IsLittleEndian)
+            throw new PlatformNotSupportedException("safetensors data is little-endian; this reader needs a little-endian machine.");
+
+        var stream = new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.Read);
+        MemoryMappedFile? map = null;
+        try
+        {
+            SafeTensorsHeader header;
+            try
+            {
+                header = SafeTensorsHeader.Read(stream, full);
+            }
+            catch (EndOfStreamException e)
+            {
+                throw SafeTensorsHeader.Invalid(full, "the file ends inside its header", e);
+            }
+            map = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true);
+            var view = map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+            var file = new SafeTensorsFile(full, stream, map, view, header);
+            file.WithData(data => file.RandomAccessHinted = MemoryAdvice.RandomAccess(data - header.DataStart, stream.Length));
+            return file;
+        }
+        catch
+        {
+            map?.Dispose();
+            stream.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>True when the kernel took the hint that this mapping is read at random (selected rows).</summary>
+    internal bool RandomAccessHinted { get; private set; }
+
+    /// <summary>The full path of the file.</summary>
+    public string Origin { get; }
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> Keys { get; }
+
+    /// <summary>The string map stored under <c>__metadata__</c> (empty when absent).</summary>
+    public IReadOnlyDictionary<string, string> Metadata => _header.Metadata;
+
+    /// <inheritdoc />
+    public bool Contains(string key) => _entries.ContainsKey(key);
+
+    /// <inheritdoc />
+    public TensorInfo GetInfo(string key) => Entry(key).Info;
+
+    /// <inheritdoc />
+    public Tensor Read(string key, ScalarType? dtype = null)
+    {
+        var entry = Entry(key);
+        using var scope = NewDisposeScope();
+        var result = empty(entry.Info.Shape, entry.Info.DType);
+        WithData(data =>
+        {
+            MemoryAdvice.WillNeed(data + entry.Begin, entry.ByteLength);
+            TensorBytes.CopyFrom(result, data + entry.Begin);
+        });
+        return Convert(result, dtype).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Reads only the selected elements. Rows of axis 0 are copied one contiguous run at a time straight out of the
+    /// mapping; other axes are then selected in memory, a block of rows at a time, so the memory used is about the
+    /// size of the result, whatever the size of the stored tensor.
+    /// </summary>
+    /// <exception cref="ArgumentException">The index lists do not match the tensor's axes, or an index is out of range.</exception>
+    public Tensor ReadSelected(string key, IReadOnlyList<long[]?> indices, ScalarType? dtype = null)
+    {
+        var entry = Entry(key);
+        var shape = entry.Info.Shape;
+        var selectedShape = IndexSelection.Validate(Origin, key, shape, indices);
+        if (shape.Length == 0) return Read(key, dtype);
+
+        using var scope = NewDisposeScope();
+        var result = empty(selectedShape, entry.Info.DType);
+        long rowBytes = shape[0] == 0 ? 0 : entry.ByteLength / shape[0];
+        long[]? rows = indices[0];
+        long rowCount = selectedShape[0];
+        bool innerSelected = false;
+        for (int axis = 1; axis < shape.Length; axis++) innerSelected |= indices[axis] is not null;
+
+        WithData(data =>
+        {
+            byte* tensorData = data + entry.Begin;
+            if (!innerSelected)
+            {
+                CopyRows(tensorData, rowBytes, rows, 0, rowCount, result);
+                return;
+            }
+            var inner = new Tensor?[shape.Length];
+            try
+            {
+                for (int axis = 1; axis < shape.Length; axis++)
+                    if (indices[axis] is { } idx) inner[axis] = tensor(idx, ScalarType.Int64);
+                long blockRows = Math.Max(1, BlockBytes / Math.Max(1, rowBytes));
+                var blockShape = (long[])shape.Clone();
+                for (long start = 0; start < rowCount; start += blockRows)
+                {
+                    long n = Math.Min(blockRows, rowCount - start);
+                    using var blockScope = NewDisposeScope();
+                    blockShape[0] = n;
+                    Tensor block = empty(blockShape, entry.Info.DType);
+                    CopyRows(tensorData, rowBytes, rows, start, n, block);
+                    for (int axis = 1; axis < shape.Length; axis++)
+                        if (inner[axis] is { } index) block = block.index_select(axis, index);
+                    result.narrow(0, start, n).copy_(block);
+                }
+            }
+            finally
+            {
+                foreach (var t in inner) t?.Dispose();
+            }
+        });
+        return Convert(result, dtype).MoveToOuterDisposeScope();
+    }
+
+    // Copies selected rows [first, first + count) of the selection (all rows when rows is null) into destination,
+    // merging consecutive source rows into one copy.
+    static void CopyRows(byte* tensorData, long rowBytes, long[]? rows, long first, long count, Tensor destination)
+    {
+        long i = 0;
+        while (i < count)
+        {
+            long sourceRow = rows is null ? first + i : rows[first + i];
+            long run = 1;
+            if (rows is null) run = count - i;
+            else while (i + run < count && rows[first + i + run] == sourceRow + run) run++;
+            using var slice = destination.narrow(0, i, run);
+            TensorBytes.CopyFrom(slice, tensorData + sourceRow * rowBytes);
+            i += run;
+        }
+    }
+
+    static Tensor Convert(Tensor t, ScalarType? dtype) =>
+        dtype is { } d && DType.IsFloatingPoint(t.dtype) && t.dtype != d ? t.to_type(d) : t;
+
+    SafeTensorsEntry Entry(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        return _entries.TryGetValue(key, out var entry) ? entry
+            : throw new KeyNotFoundException($"{Origin}: no tensor named '{key}'.");
+    }
+
+    // Holds a reference on the mapping while reading, so a concurrent Dispose cannot unmap it mid-copy.
+    void WithData(DataReader read)
+    {
+        var handle = _view.SafeMemoryMappedViewHandle;
+        byte* pointer = null;
+        handle.AcquirePointer(ref pointer);
+        try
+        {
+            read(pointer + _view.PointerOffset + _header.DataStart);
+        }
+        finally
+        {
+            handle.ReleasePointer();
+        }
+    }
+
+    delegate void DataReader(byte* data);
+
+    /// <summary>Unmaps and closes the file. Tensors already read stay valid.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _view.Dispose();
+        _map.Dispose();
+        _stream.Dispose();
+    }
+}

@@ -1,0 +1,157 @@
+using MLNet.WeightSelection.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MLNet.WeightSelection.Training;
+
+/// <summary>
+/// Trains an <see cref="ImageClassifier"/> on cached images with the paper's recipe (see <see cref="TrainingOptions"/>),
+/// optionally distilling from a teacher, and evaluates classifiers over whole datasets.
+/// </summary>
+public sealed class ImageClassifierTrainer
+{
+    /// <summary>Creates a trainer; the options are validated here.</summary>
+    /// <exception cref="ArgumentException">An option is out of range.</exception>
+    public ImageClassifierTrainer(TrainingOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Options = options;
+    }
+
+    /// <summary>The options this trainer uses.</summary>
+    public TrainingOptions Options { get; }
+
+    /// <summary>Called after every optimizer step (on the training thread; keep it cheap). Default: null.</summary>
+    public Action<StepProgress>? OnStep { get; set; }
+
+    /// <summary>
+    /// Trains <paramref name="student"/> in place on <paramref name="train"/>, evaluating on the whole of
+    /// <paramref name="validation"/> after every epoch. Training runs on the device of the student's parameters.
+    /// </summary>
+    /// <param name="student">The model to train; its classifier must have <c>train.NumClasses</c> outputs.</param>
+    /// <param name="train">Training images.</param>
+    /// <param name="validation">Validation images (same classes and image size), or null.</param>
+    /// <param name="teacher">The teacher for <see cref="TrainingOptions.Distillation"/> (required then, ignored otherwise).</param>
+    /// <param name="onEpoch">Called after each epoch (after its checkpoint is written) with that epoch's metrics.</param>
+    /// <param name="log">Receives progress lines.</param>
+    /// <param name="cancellationToken">Checked before every batch; cancellation throws <see cref="OperationCanceledException"/>.</param>
+    /// <returns>The history and how training ended. The student holds the best epoch's weights under early stopping, else the last.</returns>
+    /// <exception cref="ArgumentException">Classes, image sizes or the teacher do not fit together; raised before any training.</exception>
+    /// <exception cref="InvalidOperationException">The checkpoint in <see cref="TrainingOptions.CheckpointDirectory"/> came from different options.</exception>
+    /// <exception cref="TrainingDivergedException">The loss became NaN or infinite.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public TrainingResult Train(ImageClassifier student, ImageTensorDataset train, ImageTensorDataset? validation,
+        ImageClassifier? teacher = null, Action<EpochMetrics>? onEpoch = null, Action<string>? log = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(student);
+        ArgumentNullException.ThrowIfNull(train);
+        Options.Validate();
+        CheckCompatible(student, train, validation, teacher);
+        if (teacher is not null && Options.Distillation is null)
+            log?.Invoke("A teacher was given without TrainingOptions.Distillation; it is not used during training.");
+
+        int previousThreads = get_num_threads();
+        bool studentWasTraining = student.training;
+        bool teacherWasTraining = teacher?.training ?? false;
+        set_num_threads(Options.Threads ?? Environment.ProcessorCount);
+        try
+        {
+            using var run = new TrainingRun(Options, student, train, validation, Options.Distillation is null ? null : teacher, onEpoch, OnStep, log, cancellationToken);
+            return run.Run();
+        }
+        finally
+        {
+            set_num_threads(previousThreads);
+            student.train(studentWasTraining);
+            teacher?.train(teacherWasTraining);
+        }
+    }
+
+    void CheckCompatible(ImageClassifier student, ImageTensorDataset train, ImageTensorDataset? validation, ImageClassifier? teacher)
+    {
+        if (student.NumClasses != train.NumClasses)
+            throw new ArgumentException($"The student's classifier has {student.NumClasses} classes but the training data has {train.NumClasses}; call ResetClassifier({train.NumClasses}) first.", nameof(student));
+        if (validation is not null)
+        {
+            if (validation.NumClasses != train.NumClasses)
+                throw new ArgumentException($"The validation data has {validation.NumClasses} classes but the training data has {train.NumClasses}.", nameof(validation));
+            if (validation.ImageSize != train.ImageSize)
+                throw new ArgumentException($"Validation images are {validation.ImageSize} px but training images are {train.ImageSize} px.", nameof(validation));
+        }
+        switch (Options.Distillation)
+        {
+            case null:
+                break;
+            case LogitDistillation when teacher is null:
+            case FeatureDistillation when teacher is null:
+                throw new ArgumentException($"Distillation {Options.Distillation} needs a teacher, but none was given.", nameof(teacher));
+            case LogitDistillation when teacher!.NumClasses != student.NumClasses:
+                throw new ArgumentException(
+                    $"Logit distillation needs a teacher whose classifier has the student's {student.NumClasses} classes, but the teacher has {teacher.NumClasses}. " +
+                    "Use feature distillation (DistillationOptions.Features), or a teacher fine-tuned on these classes.", nameof(teacher));
+            case FeatureDistillation when teacher!.NumFeatures < 1 || student.NumFeatures < 1:
+                throw new ArgumentException($"Feature distillation needs pooled features on both models; the student has {student.NumFeatures} and the teacher {teacher.NumFeatures}.", nameof(teacher));
+            case LogitDistillation or FeatureDistillation:
+                break;
+            default:
+                throw new ArgumentException($"Unknown distillation kind {Options.Distillation.GetType().Name}.");
+        }
+    }
+
+    /// <summary>
+    /// Evaluates <paramref name="model"/> in eval mode under no_grad on every image of <paramref name="data"/>
+    /// (normalized with the model's input convention): top-1 and top-5 accuracy, mean cross-entropy and the confusion
+    /// matrix. The model's training flag is restored afterwards.
+    /// </summary>
+    /// <exception cref="ArgumentException">The model's class count differs from the data's, or <paramref name="batchSize"/> &lt; 1.</exception>
+    public static EvaluationMetrics Evaluate(ImageClassifier model, ImageTensorDataset data, int batchSize = 256) =>
+        Evaluate(model, data, batchSize, CancellationToken.None);
+
+    /// <summary>As <see cref="Evaluate(ImageClassifier, ImageTensorDataset, int)"/>, checking <paramref name="cancellationToken"/> before every batch.</summary>
+    public static EvaluationMetrics Evaluate(ImageClassifier model, ImageTensorDataset data, int batchSize, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(data);
+        if (batchSize < 1) throw new ArgumentException($"The batch size must be at least 1; got {batchSize}.", nameof(batchSize));
+        if (model.NumClasses != data.NumClasses)
+            throw new ArgumentException($"The model has {model.NumClasses} classes but the data has {data.NumClasses}.", nameof(data));
+
+        int classes = data.NumClasses, k = Math.Min(5, classes);
+        var confusion = new long[classes, classes];
+        long correct = 0, top5 = 0;
+        double lossSum = 0;
+        var device = ModelDevice(model);
+        bool wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var _ = no_grad();
+            for (int start = 0; start < data.Count; start += batchSize)
+            {
+                if (cancellationToken.IsCancellationRequested)
+                    throw new OperationCanceledException($"Evaluation was cancelled after {start} of {data.Count} images.", cancellationToken);
+                int length = Math.Min(batchSize, data.Count - start);
+                using var scope = NewDisposeScope();
+                var images = data.Images.narrow(0, start, length).to(device);
+                var labels = data.Labels.narrow(0, start, length).to(device);
+                var logits = model.forward(InputNormalization.Apply(images, model.Input)).to_type(ScalarType.Float32);
+                lossSum += nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).item<float>();
+                var predicted = logits.argmax(1);
+                correct += predicted.eq(labels).sum().item<long>();
+                top5 += logits.topk(k, 1).indexes.eq(labels.unsqueeze(1)).any(1).sum().item<long>();
+                var p = predicted.cpu().data<long>().ToArray();
+                for (int i = 0; i < length; i++) confusion[data.LabelValues[start + i], p[i]]++;
+            }
+        }
+        finally
+        {
+            model.train(wasTraining);
+        }
+        return new EvaluationMetrics(data.Count, correct, top5, lossSum, confusion);
+    }
+
+    internal static Device ModelDevice(nn.Module model) =>
+        model.parameters().FirstOrDefault()?.device ?? CPU;
+}

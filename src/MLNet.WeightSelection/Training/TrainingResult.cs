@@ -1,0 +1,31 @@
+namespace MLNet.WeightSelection.Training;
+
+/// <summary>The outcome of <see cref="ImageClassifierTrainer.Train"/>: the full history and how training ended.</summary>
+public sealed class TrainingResult
+{
+    internal TrainingResult(IReadOnlyList<EpochMetrics> history, int bestEpoch, bool stoppedEarly, bool resumed)
+    {
+        History = history;
+        BestEpoch = bestEpoch;
+        StoppedEarly = stoppedEarly;
+        Resumed = resumed;
+    }
+
+    /// <summary>Every completed epoch's metrics in order, including epochs done before a resume.</summary>
+    public IReadOnlyList<EpochMetrics> History { get; }
+
+    /// <summary>
+    /// 1-based epoch with the best monitored metric (validation accuracy, or training loss without validation). With
+    /// early stopping the model holds this epoch's weights; without it the model holds the last epoch's.
+    /// </summary>
+    public int BestEpoch { get; }
+
+    /// <summary>True when early stopping ended training before the last epoch.</summary>
+    public bool StoppedEarly { get; }
+
+    /// <summary>True when training continued from a checkpoint in <see cref="TrainingOptions.CheckpointDirectory"/>.</summary>
+    public bool Resumed { get; }
+
+    /// <summary>The metrics of <see cref="BestEpoch"/>.</summary>
+    public EpochMetrics Best => History[BestEpoch - 1];
+}

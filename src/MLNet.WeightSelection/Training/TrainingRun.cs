@@ -1,0 +1,303 @@
+using System.Diagnostics;
+using System.Globalization;
+using MLNet.WeightSelection.Checkpoints;
+using MLNet.WeightSelection.Models;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MLNet.WeightSelection.Training;
+
+/// <summary>One call of <see cref="ImageClassifierTrainer.Train"/>: the optimizer, schedule, epoch loop and checkpoints.</summary>
+internal sealed class TrainingRun : IDisposable
+{
+    readonly TrainingOptions _options;
+    readonly ImageClassifier _student;
+    readonly ImageTensorDataset _train;
+    readonly ImageTensorDataset? _validation;
+    readonly ImageClassifier? _teacher;
+    readonly Action<EpochMetrics>? _onEpoch;
+    readonly Action<StepProgress>? _onStep;
+    readonly Action<string> _log;
+    readonly CancellationToken _cancellation;
+    readonly Device _device;
+    readonly int _stepsPerEpoch;
+    readonly CosineSchedule _schedule;
+    readonly FeatureProjection? _projection;
+    readonly AdamW _optimizer;
+    readonly BatchAugmenter _augmenter;
+    readonly bool _teacherSharesInput;
+    readonly Device? _teacherDevice;
+    StateDict? _best;
+
+    public TrainingRun(TrainingOptions options, ImageClassifier student, ImageTensorDataset train, ImageTensorDataset? validation,
+        ImageClassifier? teacher, Action<EpochMetrics>? onEpoch, Action<StepProgress>? onStep, Action<string>? log, CancellationToken cancellation)
+    {
+        _options = options;
+        _student = student;
+        _train = train;
+        _validation = validation;
+        _teacher = teacher;
+        _onEpoch = onEpoch;
+        _onStep = onStep;
+        _log = log ?? (_ => { });
+        _cancellation = cancellation;
+        _device = ImageClassifierTrainer.ModelDevice(student);
+        _stepsPerEpoch = StepsPerEpoch(train.Count, options.BatchSize);
+        long totalSteps = (long)_stepsPerEpoch * options.Epochs;
+        _schedule = new CosineSchedule(options.LearningRate, options.MinLearningRate,
+            (long)Math.Round(options.WarmupEpochs * _stepsPerEpoch, MidpointRounding.AwayFromZero), totalSteps);
+
+        if (options.Distillation is FeatureDistillation)
+        {
+            // The projection's initial weights depend on the seed only, like everything else in the run.
+            manual_seed(RandomSource.EpochSeed(options.Seed, 0, stream: 2));
+            _projection = new FeatureProjection(student.NumFeatures, teacher!.NumFeatures);
+            _projection.to(_device);
+        }
+
+        var named = student.named_parameters().ToList();
+        if (_projection is not null) named.AddRange(_projection.named_parameters().Select(p => ($"distillation_projection.{p.name}", p.parameter)));
+        var (decay, noDecay) = WeightDecayGroups.Split(named);
+        if (decay.Count + noDecay.Count == 0)
+            throw new ArgumentException("The student has no trainable parameters.", nameof(student));
+        var groups = new List<AdamW.ParamGroup>();
+        if (decay.Count > 0) groups.Add(new AdamW.ParamGroup(decay.Select(p => p.Parameter).ToList(), lr: _schedule.LearningRate(0), weight_decay: options.WeightDecay));
+        if (noDecay.Count > 0) groups.Add(new AdamW.ParamGroup(noDecay.Select(p => p.Parameter).ToList(), lr: _schedule.LearningRate(0), weight_decay: 0));
+        _optimizer = optim.AdamW(groups, lr: options.LearningRate, weight_decay: options.WeightDecay);
+
+        _augmenter = new BatchAugmenter(options.Augmentation, train.NumClasses, options.LabelSmoothing, student.Input);
+        _teacherSharesInput = teacher is not null && SameConvention(student.Input, teacher.Input);
+        _teacherDevice = teacher is null ? null : ImageClassifierTrainer.ModelDevice(teacher);
+    }
+
+    /// <summary>Optimizer steps per epoch: every image once, except that a last batch of one image is dropped (BatchNorm needs two).</summary>
+    public static int StepsPerEpoch(int count, int batchSize)
+    {
+        int full = count / batchSize, rest = count % batchSize;
+        return full + (rest > 1 || (rest == 1 && full == 0) ? 1 : 0);
+    }
+
+    public TrainingResult Run()
+    {
+        var fingerprint = Fingerprint();
+        var progress = new TrainingProgress();
+        bool resumed = false;
+        string? directory = _options.CheckpointDirectory;
+        if (directory is not null && TrainingCheckpoint.Exists(directory))
+        {
+            (progress, _best) = TrainingCheckpoint.Load(directory, fingerprint, _student, _projection, _optimizer);
+            resumed = true;
+            _log($"Resuming from {TrainingCheckpoint.PathIn(directory)} after epoch {progress.CompletedEpochs} of {_options.Epochs} (step {progress.GlobalStep}).");
+        }
+
+        _log(string.Create(CultureInfo.InvariantCulture,
+            $"Training {_student.GetType().Name} on {_train.Count} images ({_train.ImageSize} px, {_train.NumClasses} classes), validating on {_validation?.Count ?? 0}: " +
+            $"{_options.Epochs} epochs × {_stepsPerEpoch} steps of {_options.BatchSize}, lr {_options.LearningRate:E2}, {get_num_threads()} threads, " +
+            $"augmentation [{_options.Augmentation}], distillation {(_options.Distillation?.ToString() ?? "none")}."));
+
+        var clock = Stopwatch.StartNew();
+        var elapsedBefore = progress.Elapsed;
+        while (progress.CompletedEpochs < _options.Epochs && !progress.StoppedEarly)
+        {
+            int epoch = progress.CompletedEpochs + 1;
+            var metrics = RunEpoch(epoch, progress, elapsedBefore + clock.Elapsed);
+            Record(metrics, progress);
+            if (directory is not null)
+                TrainingCheckpoint.Save(directory, fingerprint, progress, _student, _projection, _optimizer, _best);
+            _log(metrics.ToString());
+            _onEpoch?.Invoke(metrics);
+            if (progress.StoppedEarly)
+                _log($"Early stopping after epoch {epoch}: no improvement for {progress.EpochsWithoutImprovement} epochs; the best epoch is {progress.BestEpoch}.");
+        }
+
+        if (_options.EarlyStopping is not null && _best is not null && progress.BestEpoch != progress.CompletedEpochs)
+        {
+            RestoreBest();
+            _log($"Restored the weights of epoch {progress.BestEpoch}.");
+        }
+        return new TrainingResult(progress.History.ToArray(), progress.BestEpoch, progress.StoppedEarly, resumed);
+    }
+
+    EpochMetrics RunEpoch(int epoch, TrainingProgress progress, TimeSpan elapsedAtStart)
+    {
+        var clock = Stopwatch.StartNew();
+        // Reseeding from (Seed, epoch) makes every epoch's shuffle, augmentation, dropout and drop path the same
+        // whether the run was interrupted and resumed or not.
+        using var generator = new Generator((ulong)RandomSource.EpochSeed(_options.Seed, epoch));
+        manual_seed(RandomSource.EpochSeed(_options.Seed, epoch, stream: 1));
+        var random = new RandomSource(generator);
+        _student.train();
+        _projection?.train();
+        _teacher?.eval();
+
+        using var order = randperm(_train.Count, generator: generator);
+        double lossSum = 0, lr = 0;
+        long images = 0;
+        var dataTime = TimeSpan.Zero;
+        var stepTime = new Stopwatch();
+        for (int step = 0; step < _stepsPerEpoch; step++)
+        {
+            if (_cancellation.IsCancellationRequested) throw Cancelled(epoch, step + 1, progress);
+            stepTime.Start();
+            var dataStart = stepTime.Elapsed;
+            using var scope = NewDisposeScope();
+            int start = step * _options.BatchSize, length = Math.Min(_options.BatchSize, _train.Count - start);
+            var rows = order.narrow(0, start, length);
+            var labels = _train.Labels.index_select(0, rows).to(_device);
+            using var batch = _augmenter.Apply(_train.Images.index_select(0, rows).to(_device), labels, random);
+            var input = InputNormalization.Apply(batch.Pixels, _student.Input);
+            Tensor? teacherInput = _teacher is null ? null
+                : (_teacherSharesInput ? input : InputNormalization.Apply(batch.Pixels, _teacher.Input)).to(_teacherDevice!);
+            dataTime += stepTime.Elapsed - dataStart;
+
+            lr = _schedule.LearningRate(progress.GlobalStep);
+            foreach (var group in _optimizer.ParamGroups) group.LearningRate = lr;
+            var loss = Loss(input, labels, batch.SoftTargets, teacherInput);
+            double value = loss.item<float>();
+            if (!double.IsFinite(value)) throw new TrainingDivergedException(epoch, step + 1, _stepsPerEpoch, value, lr);
+            loss.backward();
+            _optimizer.step();
+            _student.zero_grad();
+            _projection?.zero_grad();
+            progress.GlobalStep++;
+            lossSum += value;
+            images += length;
+            stepTime.Stop();
+            _onStep?.Invoke(new StepProgress(epoch, step + 1, _stepsPerEpoch, value, lr));
+        }
+
+        var validation = _validation is null ? null
+            : ImageClassifierTrainer.Evaluate(_student, _validation, Math.Max(_options.BatchSize, 256), _cancellation);
+        double seconds = stepTime.Elapsed.TotalSeconds;
+        return new EpochMetrics(
+            epoch,
+            lossSum / _stepsPerEpoch,
+            validation?.Accuracy ?? double.NaN,
+            validation?.Top5Accuracy ?? double.NaN,
+            validation?.Loss ?? double.NaN,
+            lr,
+            seconds > 0 ? images / seconds : double.NaN,
+            elapsedAtStart + clock.Elapsed,
+            seconds > 0 ? dataTime.TotalSeconds / seconds : double.NaN);
+    }
+
+    Tensor Loss(Tensor input, Tensor labels, Tensor? softTargets, Tensor? teacherInput)
+    {
+        Tensor logits;
+        Tensor? preLogits = null;
+        if (_projection is not null)
+        {
+            var features = _student.ForwardFeatures(input);
+            preLogits = _student.ForwardHead(features, preLogits: true);
+            logits = _student.ForwardHead(features);
+        }
+        else
+        {
+            logits = _student.forward(input);
+        }
+        var loss = softTargets is not null
+            ? Losses.SoftTargetCrossEntropy(logits, softTargets)
+            : Losses.LabelSmoothingCrossEntropy(logits, labels, _options.LabelSmoothing);
+
+        switch (_options.Distillation)
+        {
+            case LogitDistillation kd:
+            {
+                Tensor teacherLogits;
+                using (no_grad()) teacherLogits = _teacher!.forward(teacherInput!).to(_device);
+                loss = loss.add(Losses.LogitDistillation(logits, teacherLogits, kd.Temperature), kd.Alpha);
+                break;
+            }
+            case FeatureDistillation kd:
+            {
+                Tensor teacherFeatures;
+                using (no_grad()) teacherFeatures = _teacher!.ForwardPreLogits(teacherInput!).to(_device);
+                loss = loss.add(Losses.FeatureDistillation(_projection!.forward(preLogits!), teacherFeatures), kd.Alpha);
+                break;
+            }
+        }
+        return loss;
+    }
+
+    void Record(EpochMetrics metrics, TrainingProgress progress)
+    {
+        progress.History.Add(metrics);
+        progress.CompletedEpochs = metrics.Epoch;
+        progress.Elapsed = metrics.Elapsed;
+        bool byAccuracy = _validation is not null;
+        double value = byAccuracy ? metrics.ValidationAccuracy : metrics.TrainLoss;
+        double minDelta = _options.EarlyStopping?.MinDelta ?? 0;
+        bool improved = progress.BestEpoch == 0
+            || (byAccuracy ? value > progress.BestMetric + minDelta : value < progress.BestMetric - minDelta);
+        if (improved)
+        {
+            progress.BestEpoch = metrics.Epoch;
+            progress.BestMetric = value;
+            progress.EpochsWithoutImprovement = 0;
+            if (_options.EarlyStopping is not null)
+            {
+                _best?.Dispose();
+                _best = StateDict.FromModule(_student, "best epoch");
+            }
+        }
+        else
+        {
+            progress.EpochsWithoutImprovement++;
+            if (_options.EarlyStopping is { } stopping && progress.EpochsWithoutImprovement >= stopping.Patience
+                && progress.CompletedEpochs < _options.Epochs)
+                progress.StoppedEarly = true;
+        }
+    }
+
+    void RestoreBest()
+    {
+        using var _ = no_grad();
+        foreach (var (key, tensor) in _student.state_dict())
+            tensor.copy_(_best![key]);
+    }
+
+    OperationCanceledException Cancelled(int epoch, int step, TrainingProgress progress)
+    {
+        string saved = _options.CheckpointDirectory is null
+            ? "No CheckpointDirectory was set, so no progress was saved."
+            : progress.CompletedEpochs == 0
+                ? "No epoch had completed, so no checkpoint was written."
+                : $"The last completed epoch ({progress.CompletedEpochs}) is saved in {TrainingCheckpoint.PathIn(_options.CheckpointDirectory)}; train again with the same CheckpointDirectory to resume.";
+        return new OperationCanceledException($"Training was cancelled before step {step} of {_stepsPerEpoch} in epoch {epoch}. {saved}", _cancellation);
+    }
+
+    /// <summary>Everything that shapes the trajectory: a checkpoint resumes only when all of it matches.</summary>
+    Dictionary<string, string> Fingerprint()
+    {
+        var o = _options;
+        string F(double d) => d.ToString("R", CultureInfo.InvariantCulture);
+        return new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["Seed"] = o.Seed.ToString(CultureInfo.InvariantCulture),
+            ["Epochs"] = o.Epochs.ToString(CultureInfo.InvariantCulture),
+            ["BatchSize"] = o.BatchSize.ToString(CultureInfo.InvariantCulture),
+            ["LearningRate"] = F(o.LearningRate),
+            ["MinLearningRate"] = F(o.MinLearningRate),
+            ["WeightDecay"] = F(o.WeightDecay),
+            ["WarmupEpochs"] = F(o.WarmupEpochs),
+            ["LabelSmoothing"] = F(o.LabelSmoothing),
+            ["Augmentation"] = o.Augmentation.ToString(),
+            ["Distillation"] = o.Distillation?.ToString() ?? "none",
+            ["EarlyStopping"] = o.EarlyStopping is { } e ? $"patience={e.Patience} minDelta={F(e.MinDelta)}" : "none",
+            ["Student"] = $"{_student.GetType().FullName} ({_student.parameters().Sum(p => p.numel())} parameters)",
+            ["TrainingData"] = $"{_train.Count} images, {_train.ImageSize} px, {_train.NumClasses} classes",
+            ["ValidationData"] = _validation is null ? "none" : $"{_validation.Count} images",
+        };
+    }
+
+    static bool SameConvention(InputConvention a, InputConvention b) =>
+        a.Order == b.Order && a.Scale == b.Scale && a.Mean.SequenceEqual(b.Mean) && a.Std.SequenceEqual(b.Std);
+
+    public void Dispose()
+    {
+        _optimizer.Dispose();
+        _projection?.Dispose();
+        _best?.Dispose();
+    }
+}
