@@ -12,6 +12,12 @@ public sealed record TinySpec : ModelSpec
     public int Width { get; init; } = 8;
     public double DropRate { get; init; }
     public override ImageClassifier CreateModel() => new TinyClassifier(this);
+
+    protected override void WriteKwargs(System.Text.Json.Utf8JsonWriter writer)
+    {
+        writer.WriteNumber("width", Width);
+        writer.WriteNumber("drop_rate", DropRate);
+    }
 }
 
 /// <summary>A small image classifier deriving from <see cref="ImageClassifier"/>: conv3×3 → BN → ReLU → conv3×3 s2 → BN → ReLU → mean pool → dropout → linear.</summary>
