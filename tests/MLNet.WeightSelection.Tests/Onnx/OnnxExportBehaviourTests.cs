@@ -107,6 +107,7 @@ public sealed class OnnxExportBehaviourTests
     {
         using var vit = ExportCases.Model("vit_token_layerscale");
         Assert.Contains("opset", Assert.Throws<ArgumentException>(() => OnnxExporter.ExportToBytes(vit, new OnnxExportOptions { Opset = 16 })).Message);
+        Assert.Contains("opset", Assert.Throws<ArgumentException>(() => OnnxExporter.ExportToBytes(vit, new OnnxExportOptions { Opset = 22 })).Message);
         Assert.Contains("own image size", Assert.Throws<ArgumentException>(() => OnnxExporter.ExportToBytes(vit, new OnnxExportOptions { ImageSize = 64 })).Message);
         Assert.Throws<ArgumentException>(() => OnnxExporter.ExportToBytes(vit, new OnnxExportOptions { FeaturesName = "input" }));
     }
