@@ -59,6 +59,9 @@ internal static class WsApp
         root.Add(new VersionOption());
         root.Add(InspectCommand.Create(context));
         root.Add(SelectCommand.Create(context));
+        root.Add(TrainCommand.Create(context));
+        root.Add(EvaluateCommand.Create(context));
+        root.Add(ExportOnnxCommand.Create(context));
         root.Add(PresetsCommand.Create(context));
         return root;
     }
