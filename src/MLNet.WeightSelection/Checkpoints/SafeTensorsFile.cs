@@ -62,7 +62,9 @@ public sealed unsafe class SafeTensorsFile : ITensorSource
             }
             map = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true);
             var view = map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
-            return new SafeTensorsFile(full, stream, map, view, header);
+            var file = new SafeTensorsFile(full, stream, map, view, header);
+            file.WithData(data => file.RandomAccessHinted = MemoryAdvice.RandomAccess(data - header.DataStart, stream.Length));
+            return file;
         }
         catch
         {
@@ -71,6 +73,9 @@ public sealed unsafe class SafeTensorsFile : ITensorSource
             throw;
         }
     }
+
+    /// <summary>True when the kernel took the hint that this mapping is read at random (selected rows).</summary>
+    internal bool RandomAccessHinted { get; private set; }
 
     /// <summary>The full path of the file.</summary>
     public string Origin { get; }
@@ -93,7 +98,11 @@ public sealed unsafe class SafeTensorsFile : ITensorSource
         var entry = Entry(key);
         using var scope = NewDisposeScope();
         var result = empty(entry.Info.Shape, entry.Info.DType);
-        WithData(data => TensorBytes.CopyFrom(result, data + entry.Begin));
+        WithData(data =>
+        {
+            MemoryAdvice.WillNeed(data + entry.Begin, entry.ByteLength);
+            TensorBytes.CopyFrom(result, data + entry.Begin);
+        });
         return Convert(result, dtype).MoveToOuterDisposeScope();
     }
 

@@ -22,6 +22,9 @@ public sealed class ImageClassifierTrainer
     /// <summary>The options this trainer uses.</summary>
     public TrainingOptions Options { get; }
 
+    /// <summary>Called after every optimizer step (on the training thread; keep it cheap). Default: null.</summary>
+    public Action<StepProgress>? OnStep { get; set; }
+
     /// <summary>
     /// Trains <paramref name="student"/> in place on <paramref name="train"/>, evaluating on the whole of
     /// <paramref name="validation"/> after every epoch. Training runs on the device of the student's parameters.
@@ -55,7 +58,7 @@ public sealed class ImageClassifierTrainer
         set_num_threads(Options.Threads ?? Environment.ProcessorCount);
         try
         {
-            using var run = new TrainingRun(Options, student, train, validation, Options.Distillation is null ? null : teacher, onEpoch, log, cancellationToken);
+            using var run = new TrainingRun(Options, student, train, validation, Options.Distillation is null ? null : teacher, onEpoch, OnStep, log, cancellationToken);
             return run.Run();
         }
         finally
