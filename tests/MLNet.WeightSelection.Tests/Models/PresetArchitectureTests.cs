@@ -21,9 +21,7 @@ public class PresetArchitectureTests
 {
     [Theory]
     [InlineData("vit_tiny_patch16_224", 5_717_416L)]
-    [InlineData("vit_small_patch16_224", 22_050_664L)]
     [InlineData("resnet18", 11_689_512L)]
-    [InlineData("resnet50", 25_557_032L)]
     [InlineData("resnet10t", 5_435_488L)]
     [InlineData("resnet10", 5_418_792L)]
     [InlineData("resnet18_half", 3_055_880L)]
@@ -149,6 +147,7 @@ public class PresetArchitectureTests
     public void ResNet50HasBottlenecksAndAStage1Projection()
     {
         using var model = ModelRegistry.Create("resnet50");
+        Assert.Equal(25_557_032L, model.parameters().Sum(p => p.numel()));
         var sd = model.state_dict();
         AssertShape(sd, "layer1.0.conv1.weight", 64, 64, 1, 1);
         AssertShape(sd, "layer1.0.conv3.weight", 256, 64, 1, 1);
