@@ -10,7 +10,7 @@ namespace MLNet.WeightSelection.Tests.Models;
 /// <summary>
 /// Regression test for libtorch's oneDNN AVX-512 convolution backward, which returned NaN input gradients for
 /// 8-channel 3×3 convolutions on this project's AVX-512 build machine (about one call in four). Building a model caps
-/// oneDNN at AVX2 unless the user chose an ISA.
+/// oneDNN at AVX2 unless the user chose an ISA. Without the cap, 40 calls hit the NaN with probability 1 − 0.75⁴⁰.
 /// </summary>
 public class OneDnnIsaGuardTests
 {
@@ -23,7 +23,7 @@ public class OneDnnIsaGuardTests
 
         using var conv = nn.Conv2d(8, 8, 3, padding: 1, bias: false);
         int nonFinite = 0;
-        for (int i = 0; i < 60; i++)
+        for (int i = 0; i < 40; i++)
         {
             using var scope = NewDisposeScope();
             var x = randn(4, 8, 4, 4).requires_grad_(true);
