@@ -46,31 +46,8 @@ internal static class ArgMaxKeyHead
         {
             var features = new float[k];
             features[i] = 1f;
-            return new Row { Label = (uint)(i + 1), Features = features };
+            return features;
         }).ToArray();
-
-        var definition = SchemaDefinition.Create(typeof(Row));
-        var labelColumn = definition[nameof(Row.Label)];
-        var featuresColumn = definition[nameof(Row.Features)];
-        labelColumn.ColumnName = label.Name;
-        labelColumn.ColumnType = label.Type;
-        if (label.KeyValues is not null)
-        {
-            typeof(ArgMaxKeyHead).GetMethod(nameof(AddKeyValues), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
-                .MakeGenericMethod(label.KeyValuesType!.ItemType.RawType)
-                .Invoke(null, new object[] { labelColumn, label.KeyValues, label.KeyValuesType });
-        }
-        featuresColumn.ColumnName = featureColumn;
-        featuresColumn.ColumnType = new VectorDataViewType(NumberDataViewType.Single, k);
-        return ml.Data.LoadFromEnumerable(rows, definition);
-    }
-
-    static void AddKeyValues<T>(SchemaDefinition.Column column, object keyValues, VectorDataViewType type)
-        => column.AddAnnotation(AnnotationKinds.KeyValues, (VBuffer<T>)keyValues, type);
-
-    sealed class Row
-    {
-        public uint Label { get; set; }
-        public float[] Features { get; set; } = Array.Empty<float>();
+        return LabeledVectors.Create(ml, label, rows, Enumerable.Range(0, k).Select(i => (long)i).ToArray(), featureColumn);
     }
 }

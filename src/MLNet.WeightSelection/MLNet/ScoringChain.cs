@@ -13,38 +13,38 @@ namespace MLNet.WeightSelection.MLNet;
 /// </summary>
 internal static class ScoringChain
 {
-    const string StudentInput = "WeightSelection.StudentInput";
-    const string StudentOutput = "WeightSelection.StudentOutput";
+    /// <summary>Name the student's ONNX input must have: float <c>[N, 3, S, S]</c>, planar 0–255 pixels.</summary>
+    public const string StudentInput = "WeightSelection.StudentInput";
+
+    /// <summary>Name the student's ONNX probabilities output must have: float <c>[N, K]</c>.</summary>
+    public const string StudentOutput = "WeightSelection.StudentOutput";
+
     const string Probabilities = "WeightSelection.Probabilities";
     const string OneHot = "WeightSelection.ArgMaxOneHot";
-
-    /// <summary>Names and shapes of a student ONNX graph's single input and output.</summary>
-    public sealed record StudentGraph(byte[] Onnx, string InputName, string OutputName);
 
     /// <summary>Builds the scoring chain.</summary>
     /// <param name="ml">Context the transforms are created in.</param>
     /// <param name="pixels">The fitted pixel steps; <paramref name="pixelData"/> is their output on the training data.</param>
     /// <param name="pixelTemporaries">Columns the pixel steps add, dropped at the end.</param>
     /// <param name="pixelData">Any data with the pixel steps' output schema (only its schema is used).</param>
-    /// <param name="student">The student as ONNX: float <c>[N, 3, S, S]</c> 0–255 pixels in, <c>[N, K]</c> probabilities out.</param>
+    /// <param name="studentOnnx">The student as ONNX: <see cref="StudentInput"/> (float <c>[N, 3, S, S]</c>, 0–255 pixels) in,
+    /// <see cref="StudentOutput"/> (<c>[N, K]</c> probabilities) out. Tensor names become column names, so they are reserved
+    /// names that cannot collide with the user's columns.</param>
     /// <param name="label">The label, whose key type and values PredictedLabel takes.</param>
     /// <param name="scoreColumn">Name of the Score column to add.</param>
     /// <param name="predictedLabelColumn">Name of the PredictedLabel column to add.</param>
     /// <param name="gpu">GPU device and fallback for ONNX Runtime (from the MLContext).</param>
     public static TransformerChain<ITransformer> Build(MLContext ml, ITransformer pixels, IReadOnlyList<string> pixelTemporaries,
-        IDataView pixelData, StudentGraph student, LabelColumn label, string scoreColumn, string predictedLabelColumn,
+        IDataView pixelData, byte[] studentOnnx, LabelColumn label, string scoreColumn, string predictedLabelColumn,
         (int? GpuDeviceId, bool FallbackToCpu) gpu)
     {
         if (scoreColumn == predictedLabelColumn)
             throw new ArgumentException($"ScoreColumnName and PredictedLabelColumnName are both '{scoreColumn}'; they must differ.");
 
-        // The student's own tensor names become column names; route through fixed temporary names so they cannot
-        // collide with (and then drop) a column of the user's data.
-        var studentGraph = OnnxRenaming.Rename(student.Onnx, student.InputName, StudentInput, student.OutputName, StudentOutput);
         var head = ScoreHeadGraph.Build(StudentOutput, label.ClassCount, Probabilities, OneHot, label.TextNames);
 
         var onnx = ml.Transforms.CopyColumns(StudentInput, PixelPipeline.PixelsColumn)
-            .Append(ml.Transforms.ApplyOnnxModel(new[] { StudentOutput }, new[] { StudentInput }, new MemoryStream(studentGraph), gpu.GpuDeviceId, gpu.FallbackToCpu))
+            .Append(ml.Transforms.ApplyOnnxModel(new[] { StudentOutput }, new[] { StudentInput }, new MemoryStream(studentOnnx), gpu.GpuDeviceId, gpu.FallbackToCpu))
             .Append(ml.Transforms.ApplyOnnxModel(new[] { Probabilities, OneHot }, new[] { StudentOutput }, new MemoryStream(head), gpu.GpuDeviceId, gpu.FallbackToCpu))
             .Fit(pixelData);
         var onnxData = onnx.Transform(pixelData);

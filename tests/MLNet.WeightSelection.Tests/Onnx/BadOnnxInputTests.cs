@@ -1,4 +1,5 @@
 using MLNet.WeightSelection.Checkpoints.Onnx;
+using MLNet.WeightSelection.Models.ResNet;
 using Xunit;
 
 namespace MLNet.WeightSelection.Tests.Onnx;
@@ -41,7 +42,7 @@ public sealed class BadOnnxInputTests
         var e = Assert.Throws<InvalidDataException>(() => OnnxResNetImporter.Import(Resnet18Files.Preprocess));
         Assert.Contains(Resnet18Files.Preprocess, e.Message);
         Assert.Contains("ResNet", e.Message);
-        Assert.Contains("Split", e.Message);
+        Assert.Contains("stem Conv", e.Message);
     }
 
     [Fact]
@@ -55,8 +56,10 @@ public sealed class BadOnnxInputTests
 
     static byte[] TinyResNet()
     {
-        var arch = new OnnxResNetArchitecture("basic", new[] { 1, 1, 1, 1 }, new[] { 4, 4, 4, 4 }, 4, 64, 3, 2);
-        using var sd = HandBuiltResNetOnnx.RandomWeights(arch, 2, seed: 1);
-        return HandBuiltResNetOnnx.Build(sd, arch, 32, foldBatchNorm: false);
+        var spec = new ResNetSpec { Layers = new[] { 1, 1, 1, 1 }, Channels = new[] { 4, 4, 4, 4 }, PlainStemWidth = 4, NumClasses = 2 };
+        var (model, sd) = HandBuiltResNetOnnx.RandomModel(spec, seed: 1);
+        using var _ = model;
+        using var __ = sd;
+        return HandBuiltResNetOnnx.Build(sd, spec, 32, foldBatchNorm: false);
     }
 }

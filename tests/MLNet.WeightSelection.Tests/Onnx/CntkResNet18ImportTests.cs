@@ -1,5 +1,6 @@
 using MLNet.WeightSelection.Checkpoints.Onnx;
 using MLNet.WeightSelection.Models;
+using MLNet.WeightSelection.Models.ResNet;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -25,13 +26,14 @@ public sealed class CntkResNet18ImportTests : IClassFixture<CntkResNet18Fixture>
     [Fact]
     public void DetectsResNet18WithoutClassifier()
     {
-        var a = _import.Architecture;
-        Assert.Equal("basic", a.Block);
+        var a = _import.Spec;
+        Assert.Equal(ResNetBlock.Basic, a.Block);
         // CNTK's "ResNet-18" has a third block in its last stage: 22 convs where timm's resnet18 has 20.
         Assert.Equal(new[] { 2, 2, 2, 3 }, a.Layers);
         Assert.Equal(new[] { 64, 128, 256, 512 }, a.Channels);
-        Assert.Equal(64, a.StemWidth);
+        Assert.Null(a.PlainStemWidth); // timm's plain stem of 64 channels
         Assert.Equal(3, a.InChans);
+        Assert.Equal(224, a.ImageSize);
         Assert.Equal(0, a.NumClasses);
         Assert.False(_import.HasClassifier);
         Assert.Equal((224, 224), _import.ImageSize);
@@ -121,8 +123,13 @@ public sealed class CntkResNet18ImportTests : IClassFixture<CntkResNet18Fixture>
         var (expected, shape) = OnnxRuntimeRunner.Run(Resnet18Files.Model, "Input247", input, 1, 3, 224, 224)["Pooling395_Output_0"];
         Assert.Equal(new[] { 1, 512, 1, 1 }, shape);
 
+        // Our ResNet (symmetric padding, global mean pool) with the imported weights, without fc: see PaddingMatchesTimm(224, 224).
+        using var model = (ResNet)_import.Spec.CreateModel();
+        model.LoadStateDict(_import.Weights);
+        model.eval();
         using var scope = NewDisposeScope();
-        var features = ReferenceResNet.Forward(_import.Weights, _import.Architecture, tensor(input, new long[] { 1, 3, 224, 224 }));
+        using var noGrad = no_grad();
+        var features = model.ForwardPreLogits(tensor(input, new long[] { 1, 3, 224, 224 }));
         Assert.Equal(new long[] { 1, 512 }, features.shape);
         AssertClose(expected, features.data<float>().ToArray(), 1e-4);
     }

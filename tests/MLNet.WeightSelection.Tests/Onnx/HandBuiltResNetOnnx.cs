@@ -1,6 +1,6 @@
 using Google.Protobuf;
 using MLNet.WeightSelection.Checkpoints;
-using MLNet.WeightSelection.Checkpoints.Onnx;
+using MLNet.WeightSelection.Models.ResNet;
 using Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -21,48 +21,15 @@ internal sealed class HandBuiltResNetOnnx
 
     HandBuiltResNetOnnx(StateDict sd, bool fold) { _sd = sd; _fold = fold; }
 
-    /// <summary>Random timm-named weights (non-trivial BatchNorm statistics) for <paramref name="arch"/>.</summary>
-    public static StateDict RandomWeights(OnnxResNetArchitecture arch, int numClasses, int seed)
+    /// <summary>A model of <paramref name="spec"/> with randomized weights, and its state dict (timm names).</summary>
+    public static (ResNet Model, StateDict Weights) RandomModel(ResNetSpec spec, int seed)
     {
-        var gen = new Generator((ulong)seed);
-        var sd = new StateDict("random");
-        void ConvBn(string conv, string bn, long outC, long inC, long k)
-        {
-            sd.Add(conv + ".weight", randn(outC, inC, k, k, generator: gen) * (float)Math.Sqrt(2.0 / (inC * k * k)));
-            sd.Add(bn + ".weight", rand(outC, generator: gen) + 0.5f);
-            sd.Add(bn + ".bias", randn(outC, generator: gen) * 0.1f);
-            sd.Add(bn + ".running_mean", randn(outC, generator: gen) * 0.1f);
-            sd.Add(bn + ".running_var", rand(outC, generator: gen) + 0.5f);
-            sd.Add(bn + ".num_batches_tracked", tensor(0L));
-        }
-        ConvBn("conv1", "bn1", arch.StemWidth, 3, 7);
-        long inplanes = arch.StemWidth;
-        for (int s = 0; s < 4; s++)
-            for (int b = 0; b < arch.Layers[s]; b++)
-            {
-                string p = $"layer{s + 1}.{b}.";
-                long planes = arch.Channels[s], outC = planes * arch.Expansion;
-                if (arch.Block == "basic")
-                {
-                    ConvBn(p + "conv1", p + "bn1", planes, inplanes, 3);
-                    ConvBn(p + "conv2", p + "bn2", planes, planes, 3);
-                }
-                else
-                {
-                    ConvBn(p + "conv1", p + "bn1", planes, inplanes, 1);
-                    ConvBn(p + "conv2", p + "bn2", planes, planes, 3);
-                    ConvBn(p + "conv3", p + "bn3", outC, planes, 1);
-                }
-                if (b == 0 && (s > 0 || inplanes != outC)) ConvBn(p + "downsample.0", p + "downsample.1", outC, inplanes, 1);
-                inplanes = outC;
-            }
-        sd.Add("fc.weight", randn(numClasses, inplanes, generator: gen) * 0.1f);
-        sd.Add("fc.bias", randn(numClasses, generator: gen) * 0.1f);
-        return sd;
+        var model = RandomizedModels.Perturb((ResNet)spec.CreateModel(), seed);
+        return (model, StateDict.FromModule(model));
     }
 
     /// <summary>The ONNX bytes of <paramref name="sd"/>'s ResNet; input "input" [batch, 3, size, size], output "logits".</summary>
-    public static byte[] Build(StateDict sd, OnnxResNetArchitecture arch, int size, bool foldBatchNorm, float epsilon = 1e-5f)
+    public static byte[] Build(StateDict sd, ResNetSpec spec, int size, bool foldBatchNorm, float epsilon = 1e-5f)
     {
         var b = new HandBuiltResNetOnnx(sd, foldBatchNorm);
         b.Declare(b._graph.Input, "input", "batch", 3, size, size);
@@ -70,12 +37,12 @@ internal sealed class HandBuiltResNetOnnx
         x = b.Op("Relu", x);
         x = b.Op("MaxPool", new[] { x }, Ints("kernel_shape", 3, 3), Ints("strides", 2, 2), Ints("pads", 1, 1, 1, 1));
         for (int s = 0; s < 4; s++)
-            for (int i = 0; i < arch.Layers[s]; i++)
+            for (int i = 0; i < spec.Layers[s]; i++)
             {
                 string p = $"layer{s + 1}.{i}.";
                 long stride = s > 0 && i == 0 ? 2 : 1;
                 string y;
-                if (arch.Block == "basic")
+                if (spec.Block == ResNetBlock.Basic)
                 {
                     y = b.Op("Relu", b.ConvBn(x, p + "conv1", p + "bn1", stride, 1, epsilon));
                     y = b.ConvBn(y, p + "conv2", p + "bn2", 1, 1, epsilon);

@@ -72,6 +72,14 @@ internal sealed class OnnxGraphIndex
         return result;
     }
 
+    /// <summary>The value <paramref name="value"/> copies, looking back through Identity and Dropout nodes.</summary>
+    public string Source(string value)
+    {
+        while (_producers.TryGetValue(value, out var node) && PassThrough.Contains(node.OpType) && node.Input.Count > 0)
+            value = node.Input[0];
+        return value;
+    }
+
     /// <summary>True when <paramref name="value"/> is a graph output (or passes to one through Identity nodes).</summary>
     public bool IsGraphOutput(string value) =>
         Model.Graph.Output.Any(o => o.Name == value)

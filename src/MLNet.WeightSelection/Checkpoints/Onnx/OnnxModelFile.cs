@@ -16,8 +16,8 @@ internal static class OnnxModelFile
         ModelProto model;
         try
         {
-            using var stream = File.OpenRead(path);
-            model = ModelProto.Parser.ParseFrom(stream);
+            // Parsing from memory is about twice as fast as from a stream for large packed weight arrays.
+            model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
         }
         catch (InvalidProtocolBufferException e)
         {

@@ -37,18 +37,28 @@ public static class OnnxPreprocessing
         var input = graph.DataInputs[0];
         var dims = input.Type?.TensorType?.Shape?.Dim;
         int channels = dims is { Count: 4 } && dims[1].DimValue > 0 ? (int)dims[1].DimValue : 3;
+        var nodes = graph.Model.Graph.Node.Where(n => n.OpType != "Constant").ToList();
+        return Interpret(graph, input.Name, channels, nodes, graph.Model.Graph.Output[0].Name);
+    }
 
-        var states = new Dictionary<string, Planes>(StringComparer.Ordinal) { [input.Name] = Planes.Identity(channels) };
+    /// <summary>True for the operators a preprocessing chain may hold (channel reordering and per-channel affine steps).</summary>
+    internal static bool IsPreprocessingOp(string opType) => opType is "Split" or "Concat" or "Gather" or "Sub" or "Add" or "Mul" or "Div" or "Identity";
+
+    /// <summary>
+    /// Interprets <paramref name="nodes"/> (in graph order) as a map from raw RGB planes at <paramref name="input"/> to
+    /// the value <paramref name="output"/>, and summarizes it as a convention.
+    /// </summary>
+    internal static OnnxPreprocessingInfo Interpret(OnnxGraphIndex graph, string input, int channels, IReadOnlyList<NodeProto> nodes, string output)
+    {
+        var states = new Dictionary<string, Planes>(StringComparer.Ordinal) { [input] = Planes.Identity(channels) };
         var steps = new List<string>();
         float deviation = 0;
-        foreach (var node in graph.Model.Graph.Node)
+        foreach (var node in nodes)
         {
-            if (node.OpType == "Constant") continue;
             switch (node.OpType)
             {
                 case "Identity":
-                    states[node.Output[0]] = State(graph, states, node, 0);
-                    break;
+                    break; // State looks through Identity nodes
                 case "Split":
                     Split(graph, states, node);
                     steps.Add("Split");
@@ -57,27 +67,37 @@ public static class OnnxPreprocessing
                     if (Int(node, "axis", 0) is not (1 or -3))
                         throw graph.Fail($"{Describe(node)} concatenates along axis {Int(node, "axis", 0)}; expected the channel axis 1.");
                     states[node.Output[0]] = Planes.Concat(node.Input.Select((_, i) => State(graph, states, node, i)));
-                    steps.Add($"Concat ({string.Join(", ", states[node.Output[0]].Source.Select(c => "RGB"[c % 3]))})");
+                    steps.Add($"Concat ({Letters(states[node.Output[0]])})");
+                    break;
+                case "Gather":
+                    if (Int(node, "axis", 0) is not (1 or -3))
+                        throw graph.Fail($"{Describe(node)} gathers along axis {Int(node, "axis", 0)}; expected the channel axis 1.");
+                    var indices = OnnxTensors.ToLongs(graph.Constant(node.Input[1], node), graph.Origin, graph.ModelDirectory);
+                    states[node.Output[0]] = State(graph, states, node, 0).Pick(indices, graph, node);
+                    steps.Add($"Gather ({Letters(states[node.Output[0]])})");
                     break;
                 case "Sub" or "Add" or "Mul" or "Div":
-                    var (perChannel, spread) = ChannelConstant(graph, node, channels);
+                    // Add and Mul commute: the image may be either operand; Sub and Div need it first.
+                    int image = states.ContainsKey(graph.Source(node.Input[0])) ? 0 : node.OpType is "Add" or "Mul" ? 1 : 0;
+                    var (perChannel, spread) = ChannelConstant(graph, node, node.Input[1 - image], channels);
                     deviation = Math.Max(deviation, node.OpType is "Sub" or "Add" ? spread : 0);
-                    states[node.Output[0]] = State(graph, states, node, 0).Apply(node.OpType, perChannel);
-                    steps.Add($"{node.OpType} {node.Input[1]} ({string.Join(", ", perChannel.Select(v => v.ToString("0.###")))}"
+                    states[node.Output[0]] = State(graph, states, node, image).Apply(node.OpType, perChannel);
+                    steps.Add($"{node.OpType} {node.Input[1 - image]} ({string.Join(", ", perChannel.Select(v => v.ToString("0.###")))}"
                         + (spread > 0 ? $"; per pixel, up to {spread:0.###} from the channel mean)" : ")"));
                     break;
                 default:
-                    throw graph.Fail($"{Describe(node)}: expected only channel reordering (Split, Concat) and per-channel Sub, Add, Mul, Div.");
+                    throw graph.Fail($"{Describe(node)}: expected only channel reordering (Split, Concat, Gather) and per-channel Sub, Add, Mul, Div.");
             }
         }
-        var output = graph.Model.Graph.Output[0].Name;
-        if (!states.TryGetValue(output, out var result) || result.Source.Length != 3)
-            throw graph.Fail($"output '{output}' is not a 3-channel image derived from input '{input.Name}'.");
-        return new OnnxPreprocessingInfo(result.ToConvention(graph), deviation, string.Join(" → ", steps));
+        if (!states.TryGetValue(graph.Source(output), out var result) || result.Source.Length != 3)
+            throw graph.Fail($"'{output}' is not a 3-channel image derived from input '{input}'.");
+        return new OnnxPreprocessingInfo(result.ToConvention(graph), deviation, steps.Count > 0 ? string.Join(" → ", steps) : "none");
     }
 
+    static string Letters(Planes planes) => string.Join(", ", planes.Source.Select(c => "RGB"[c % 3]));
+
     static Planes State(OnnxGraphIndex graph, Dictionary<string, Planes> states, NodeProto node, int input) =>
-        states.TryGetValue(node.Input[input], out var s) ? s
+        states.TryGetValue(graph.Source(node.Input[input]), out var s) ? s
             : throw graph.Fail($"{Describe(node)} reads '{node.Input[input]}', which is not derived from the image input.");
 
     static void Split(OnnxGraphIndex graph, Dictionary<string, Planes> states, NodeProto node)
@@ -100,9 +120,9 @@ public static class OnnxPreprocessing
     }
 
     /// <summary>The constant second operand reduced to one value per channel, and how far it varies inside a channel.</summary>
-    static (float[] PerChannel, float Spread) ChannelConstant(OnnxGraphIndex graph, NodeProto node, int channels)
+    static (float[] PerChannel, float Spread) ChannelConstant(OnnxGraphIndex graph, NodeProto node, string operand, int channels)
     {
-        var proto = graph.Constant(node.Input[1], node);
+        var proto = graph.Constant(operand, node);
         using var scope = torch.NewDisposeScope();
         var k = OnnxTensors.ToFloatTensor(proto, graph.Origin, graph.ModelDirectory);
         // Channel axis is third from the end (…, C, H, W) for image-shaped constants; scalars broadcast.
@@ -122,6 +142,14 @@ public static class OnnxPreprocessing
     {
         public static Planes Identity(int channels) =>
             new(Enumerable.Range(0, channels).ToArray(), Enumerable.Repeat(1.0, channels).ToArray(), new double[channels]);
+
+        public Planes Pick(long[] indices, OnnxGraphIndex graph, NodeProto node)
+        {
+            if (indices.Any(i => i < -Source.Length || i >= Source.Length))
+                throw graph.Fail($"{Describe(node)} picks channels [{string.Join(", ", indices)}] of {Source.Length}.");
+            var idx = indices.Select(i => (int)(i < 0 ? i + Source.Length : i)).ToArray();
+            return new(idx.Select(i => Source[i]).ToArray(), idx.Select(i => A[i]).ToArray(), idx.Select(i => B[i]).ToArray());
+        }
 
         public Planes Slice(int start, int count) => new(Source[start..(start + count)], A[start..(start + count)], B[start..(start + count)]);
 
@@ -154,13 +182,14 @@ public static class OnnxPreprocessing
             var order = Source.SequenceEqual(new[] { 0, 1, 2 }) ? ChannelOrder.Rgb
                 : Source.SequenceEqual(new[] { 2, 1, 0 }) ? ChannelOrder.Bgr
                 : throw graph.Fail($"the output planes come from input channels [{string.Join(", ", Source)}]; expected RGB or BGR order.");
-            // value = raw·a + b = (raw / Scale − Mean) / Std. One common factor becomes Scale; per-channel factors become Std.
-            if (A.All(a => Math.Abs(a - A[0]) <= 1e-12 * Math.Abs(A[0])))
-            {
-                double scale = 1 / A[0];
-                return new InputConvention(order, (float)scale, B.Select(b => (float)-b).ToArray(), new[] { 1f, 1f, 1f });
-            }
-            return new InputConvention(order, 1f, B.Select((b, c) => (float)(-b / A[c])).ToArray(), A.Select(a => (float)(1 / a)).ToArray());
+            // value = raw·a + b = (raw / Scale − Mean) / Std: one equation, two unknowns per channel. A factor common to
+            // all channels becomes Scale (Std 1, as CNTK's 0–255 mean-subtracted input); per-channel factors become Std,
+            // on 0–1 values (Scale 255, timm's form) when that gives stds of at most 1, else on raw values.
+            if (A.All(a => Math.Abs(a - A[0]) <= 1e-6 * Math.Abs(A[0])))
+                return new InputConvention(order, (float)(1 / A[0]), B.Select(b => (float)-b).ToArray(), Enumerable.Repeat(1f, A.Length).ToArray());
+            double scale = A.All(a => 255 * a >= 1) ? 255 : 1;
+            return new InputConvention(order, (float)scale,
+                B.Select((b, c) => (float)(-b / (A[c] * scale))).ToArray(), A.Select(a => (float)(1 / (a * scale))).ToArray());
         }
     }
 }

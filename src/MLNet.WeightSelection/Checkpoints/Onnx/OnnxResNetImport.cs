@@ -1,4 +1,5 @@
 using MLNet.WeightSelection.Models;
+using MLNet.WeightSelection.Models.ResNet;
 
 namespace MLNet.WeightSelection.Checkpoints.Onnx;
 
@@ -10,14 +11,13 @@ public sealed class OnnxResNetImport : IDisposable
 {
     readonly IReadOnlyList<(string Layer, Window Onnx)> _trunk;
 
-    internal OnnxResNetImport(string source, StateDict weights, OnnxResNetArchitecture architecture, InputConvention input,
+    internal OnnxResNetImport(string source, StateDict weights, ResNetSpec spec,
         string inputSource, (int H, int W)? imageSize, IReadOnlyList<OnnxPadding> paddings,
         IReadOnlyList<(string Layer, Window Onnx)> trunk, IReadOnlyList<string> notes)
     {
         Source = source;
         Weights = weights;
-        Architecture = architecture;
-        Input = input;
+        Spec = spec;
         InputSource = inputSource;
         ImageSize = imageSize;
         Paddings = paddings;
@@ -35,14 +35,18 @@ public sealed class OnnxResNetImport : IDisposable
     /// </summary>
     public StateDict Weights { get; }
 
-    /// <summary>The configuration found in the graph (block type, layers, channels, stem width, classes).</summary>
-    public OnnxResNetArchitecture Architecture { get; }
+    /// <summary>
+    /// The configuration found in the graph, as the spec that builds the matching model (<c>Spec.CreateModel()</c>, then
+    /// <c>LoadStateDict(Weights)</c>): block type, layers, channels, plain stem width (<see cref="ResNetSpec.PlainStemWidth"/>
+    /// when not 64), classes (0 without a classifier), the graph's image size and <see cref="Input"/>.
+    /// </summary>
+    public ResNetSpec Spec { get; }
 
     /// <summary>True when the graph ends in a classifier; false for a features-only teacher such as ML.NET's ResNet-18.</summary>
-    public bool HasClassifier => Architecture.NumClasses > 0;
+    public bool HasClassifier => Spec.NumClasses > 0;
 
     /// <summary>How the teacher expects its input (channel order, scale, mean, std); a student inherits it by default.</summary>
-    public InputConvention Input { get; }
+    public InputConvention Input => Spec.Input;
 
     /// <summary>Where <see cref="Input"/> came from: the preprocessing model, the options, or an assumption.</summary>
     public string InputSource { get; }

@@ -1,4 +1,5 @@
 using MLNet.WeightSelection.Models;
+using MLNet.WeightSelection.Models.ResNet;
 using Onnx;
 using TorchSharp;
 using static MLNet.WeightSelection.Checkpoints.Onnx.OnnxGraphIndex;
@@ -52,13 +53,24 @@ public static class OnnxResNetImporter
                 }
 
             var stages = resnet.Stages;
-            int[] layers = stages.Select(s => s.Count).ToArray();
-            int[] channels = stages.Select(s => (int)(s[0].Main[^1].OutChannels / expansion)).ToArray();
-            int baseWidth = block == "bottleneck" ? (int)(stages[0][0].Main[0].OutChannels * 64 / channels[0]) : 64;
-            int numFeatures = channels[^1] * expansion;
-            int numClasses = resnet.Classifier is { } head ? AddClassifier(graph, weights, head, numFeatures) : 0;
-            var architecture = new OnnxResNetArchitecture(block, layers, channels, (int)resnet.Stem.OutChannels, baseWidth,
-                (int)resnet.Stem.InChannels, numClasses);
+            int[] layers = stages.Select(st => st.Count).ToArray();
+            int[] channels = stages.Select(st => (int)(st[0].Main[^1].OutChannels / expansion)).ToArray();
+            CheckInnerWidths(graph, stages, channels);
+            int numClasses = resnet.Classifier is { } head ? AddClassifier(graph, weights, head, channels[^1] * expansion) : 0;
+            (int H, int W)? imageSize = resnet.InputSize is { } size ? ((int)size.H, (int)size.W) : null;
+            var (input, inputSource) = Convention(graph, resnet, options, notes);
+            var spec = new ResNetSpec
+            {
+                Block = block == "basic" ? ResNetBlock.Basic : ResNetBlock.Bottleneck,
+                Layers = layers,
+                Channels = channels,
+                PlainStemWidth = resnet.Stem.OutChannels == 64 ? null : (int)resnet.Stem.OutChannels,
+                InChans = (int)resnet.Stem.InChannels,
+                NumClasses = numClasses,
+                ImageSize = imageSize?.H ?? 224,
+                Input = input,
+            };
+            spec.Validate();
 
             if (numClasses == 0)
                 notes.Add("No classifier: the graph ends at the pooled features, so fc.weight and fc.bias are absent (a features-only teacher); "
@@ -73,10 +85,7 @@ public static class OnnxResNetImporter
             if (resnet.GlobalPool.OpType == "AveragePool")
                 notes.Add($"Global pooling is a fixed {resnet.PooledSize?.H}x{resnet.PooledSize?.W} AveragePool ({Describe(resnet.GlobalPool)}), "
                     + "global only at the graph's input size; timm's model pools globally at any size.");
-
-            var (input, inputSource) = Convention(path, options, notes);
-            (int, int)? imageSize = resnet.InputSize is { } size ? ((int)size.H, (int)size.W) : null;
-            return new OnnxResNetImport(path, weights, architecture, input, inputSource, imageSize, paddings, trunk, notes);
+            return new OnnxResNetImport(path, weights, spec, inputSource, imageSize, paddings, trunk, notes);
         }
         catch
         {
@@ -191,7 +200,7 @@ public static class OnnxResNetImporter
         {
             weight = Read(graph, linear.Input[1], linear).t();
             bias = head.BiasAdd is { } add
-                ? Read(graph, add.Input[0] == linear.Output[0] ? add.Input[1] : add.Input[0], add).reshape(-1)
+                ? Read(graph, graph.Source(add.Input[0]) == linear.Output[0] ? add.Input[1] : add.Input[0], add).reshape(-1)
                 : zeros(weight.shape[0]);
         }
         if (weight.dim() != 2 || weight.shape[1] != numFeatures || bias.numel() != weight.shape[0])
@@ -205,10 +214,28 @@ public static class OnnxResNetImporter
     static Tensor Read(OnnxGraphIndex graph, string name, NodeProto user) =>
         OnnxTensors.ToFloatTensor(graph.Constant(name, user), graph.Origin, graph.ModelDirectory);
 
-    static (InputConvention, string) Convention(string path, OnnxImportOptions options, List<string> notes)
+    static void CheckInnerWidths(OnnxGraphIndex graph, IReadOnlyList<IReadOnlyList<ResidualBlock>> stages, int[] channels)
     {
+        for (int s = 0; s < stages.Count; s++)
+            for (int b = 0; b < stages[s].Count; b++)
+                foreach (var unit in stages[s][b].Main.Take(stages[s][b].Main.Count - 1))
+                    if (unit.OutChannels != channels[s])
+                        throw graph.Fail($"layer{s + 1}.{b}: {Describe(unit.Conv)} has {unit.OutChannels} output channels where a ResNet block of "
+                            + $"{channels[s]} planes has {channels[s]}; wide ResNets (base_width other than 64) are not supported.");
+    }
+
+    static (InputConvention, string) Convention(OnnxGraphIndex graph, ResNetGraph resnet, OnnxImportOptions options, List<string> notes)
+    {
+        string path = graph.Origin;
         if (options.Input is { } given) return (given, "given in OnnxImportOptions.Input");
         string? prep = options.PreprocessingModelPath;
+        if (prep is null && resnet.Normalization.Count > 0)
+        {
+            var inGraph = OnnxPreprocessing.Interpret(graph, resnet.InputName, (int)resnet.Stem.InChannels, resnet.Normalization, resnet.NormalizedInput);
+            notes.Add($"The graph normalizes its input itself ({inGraph.Description}): the convention is read from those nodes, "
+                + "and the imported weights expect input normalized that way.");
+            return (inGraph.Convention, "the graph's own input normalization");
+        }
         if (prep is null)
         {
             // ML.NET's DnnImageFeaturizer packages ship the network and its preprocessing side by side.

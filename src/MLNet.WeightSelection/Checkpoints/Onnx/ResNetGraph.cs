@@ -36,6 +36,8 @@ internal sealed record ClassifierNodes(NodeProto Linear, NodeProto? BiasAdd);
 internal sealed record ResNetGraph(
     string InputName,
     SpatialSize? InputSize,
+    IReadOnlyList<NodeProto> Normalization,
+    string NormalizedInput,
     ConvUnit Stem,
     NodeProto StemPool,
     Window StemPoolWindow,

@@ -26,7 +26,8 @@ internal sealed class ResNetGraphWalker
         var input = _graph.DataInputs[0];
         SpatialSize? size = SpatialOf(input);
 
-        var first = Expect(_graph.SingleConsumer(input.Name, $"the stem Conv of {Expected}"), "Conv", "the stem convolution");
+        var (prefix, normalized) = Normalization(input.Name);
+        var first = Expect(_graph.SingleConsumer(normalized, $"the stem Conv of {Expected}"), "Conv", "the stem convolution");
         var (stem, stemOut) = ReadUnit(first, ref size);
         var stemRelu = Expect(_graph.SingleConsumer(stemOut, "the stem's Relu"), "Relu", "the stem's Relu");
         var stemPool = Expect(_graph.SingleConsumer(stemRelu.Output[0], "the stem's MaxPool"), "MaxPool", "the stem's MaxPool");
@@ -53,7 +54,7 @@ internal sealed class ResNetGraphWalker
 
         var stages = SplitStages(blocks);
         var classifier = ReadClassifier(globalPool.Output[0]);
-        return new ResNetGraph(input.Name, SpatialOf(input), stem, stemPool, poolWindow, stages, globalPool, size, classifier);
+        return new ResNetGraph(input.Name, SpatialOf(input), prefix, normalized, stem, stemPool, poolWindow, stages, globalPool, size, classifier);
     }
 
     (ResidualBlock Block, string Output) ReadBlock(string trunk, IReadOnlyList<NodeProto> consumers, int index, ref SpatialSize? size)
@@ -87,7 +88,7 @@ internal sealed class ResNetGraphWalker
                 throw _graph.Fail($"residual block {index}: both paths have several convs; expected a main path and a single-conv downsample.");
             downsample = shortcut.Units[0];
         }
-        if (add.Input.Count != 2 || !add.Input.Contains(main.Output))
+        if (add.Input.Count != 2 || !add.Input.Select(_graph.Source).Contains(main.Output))
             throw _graph.Fail($"residual block {index}: {Describe(add)} does not add the main path's output.");
 
         var relu = Expect(_graph.SingleConsumer(add.Output[0], $"the Relu after residual block {index}"), "Relu", $"the Relu after residual block {index}'s Add");
@@ -191,6 +192,33 @@ internal sealed class ResNetGraphWalker
             result[i + 2] = upper ? large : small;
         }
         return result;
+    }
+
+    /// <summary>
+    /// Input normalization written into the graph before the stem (as this library's export writes it): channel
+    /// reordering and per-channel affine steps. Returns those nodes and the value the stem reads.
+    /// </summary>
+    (List<NodeProto> Nodes, string Output) Normalization(string input)
+    {
+        var nodes = new List<NodeProto>();
+        string value = input;
+        while (_graph.Consumers(value) is { Count: 1 } consumers && consumers[0].OpType != "Conv"
+            && OnnxPreprocessing.IsPreprocessingOp(consumers[0].OpType))
+        {
+            var node = consumers[0];
+            if (node.OpType == "Split")
+            {
+                // The planes of a Split come back together in one Concat.
+                var joins = node.Output.SelectMany(o => _graph.Consumers(o)).Distinct().ToList();
+                if (joins.Count != 1 || joins[0].OpType != "Concat") break;
+                nodes.Add(node);
+                node = joins[0];
+            }
+            else if (node.OpType == "Concat" || (node.Input.Count > 1 && !node.Input.Where(i => _graph.Source(i) != value).All(_graph.IsConstant))) break;
+            nodes.Add(node);
+            value = node.Output[0];
+        }
+        return (nodes, value);
     }
 
     static bool IsPooling(NodeProto node) => node.OpType is "GlobalAveragePool" or "AveragePool" or "ReduceMean";

@@ -32,8 +32,9 @@ internal static class ScoreHeadGraph
         var graph = new ProtoWriter();
         graph.Message(1, Node("Squeeze", new[] { inputName, "ws_axis0" }, new[] { probabilitiesName }, "ws_squeeze"));
         graph.Message(1, Node("ArgMax", new[] { probabilitiesName }, new[] { "ws_argmax" }, "ws_argmax",
-            attributes: new[] { IntAttribute("axis", 0), IntAttribute("keepdims", 0) }));
-        graph.Message(1, Node("OneHot", new[] { "ws_argmax", "ws_depth", "ws_onoff" }, new[] { oneHotName }, "ws_onehot"));
+            attributes: new[] { IntAttribute("axis", 0), IntAttribute("keepdims", 1) }));
+        graph.Message(1, Node("OneHot", new[] { "ws_argmax", "ws_depth", "ws_onoff" }, new[] { "ws_onehot_row" }, "ws_onehot"));
+        graph.Message(1, Node("Squeeze", new[] { "ws_onehot_row", "ws_axis0" }, new[] { oneHotName }, "ws_squeeze_onehot"));
         graph.String(2, "weight_selection_score_head");
         graph.Message(5, Int64Tensor("ws_axis0", new long[] { 1 }, new long[] { 0 }));
         graph.Message(5, Int64Tensor("ws_depth", Array.Empty<long>(), new long[] { classCount }));

@@ -1,0 +1,36 @@
+using Microsoft.ML;
+using MLNet.WeightSelection.Training;
+
+namespace MLNet.WeightSelection.MLNet;
+
+/// <summary>Reads data views into cached image tensors through the fitted pixel steps, with the checks <c>Fit</c> promises.</summary>
+internal static class ReadData
+{
+    /// <summary>Reads <paramref name="data"/>; throws before any training when it is empty or (for training data) has one class.</summary>
+    public static (ImageTensorDataset Data, int Skipped) Read(ITransformer pixels, IDataView data, ImageColumn image, LabelColumn label, int imageSize,
+        bool skipUnreadable, Action throwIfCanceled, Action<string> log, string what, bool requireTwoClasses)
+    {
+        var rows = ImageRows.Read(pixels.Transform(data), label, imageSize, image.Name, skipUnreadable, throwIfCanceled);
+        if (rows.Skipped.Count > 0)
+        {
+            log($"Skipped {rows.Skipped.Count} unreadable image(s) of {rows.RowsSeen} in the {what}: " +
+                string.Join("; ", rows.Skipped.Take(5).Select(s => $"row {s.Row}: {s.Reason}")) + (rows.Skipped.Count > 5 ? "; ..." : ""));
+        }
+        if (rows.Count == 0)
+            throw new InvalidOperationException(rows.RowsSeen == 0
+                ? $"The {what} is empty: it has no rows."
+                : $"The {what} has no readable image: all {rows.RowsSeen} rows were skipped as unreadable.");
+        if (image.Kind == ImageColumnKind.Pixels && rows.Pixels.All(b => b <= 1))
+            throw new InvalidDataException(
+                $"Every pixel of column '{image.Name}' in the {what} is 0 or 1: the pixels look scaled to 0–1. " +
+                "Give ExtractPixels its default scaleImage (1), so pixels are 0–255.");
+        if (requireTwoClasses)
+        {
+            var present = rows.Labels.Distinct().ToArray();
+            if (present.Length < 2)
+                throw new InvalidOperationException(
+                    $"The {what} has only one class ('{label.Names[(int)present[0]]}' in all {rows.Count} rows); a classifier needs at least 2.");
+        }
+        return (ImageTensorDataset.FromPixels(rows.Pixels, rows.Labels, imageSize, label.ClassCount), rows.Skipped.Count);
+    }
+}

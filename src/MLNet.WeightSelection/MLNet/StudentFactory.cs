@@ -1,0 +1,61 @@
+using MLNet.WeightSelection.Models;
+using MLNet.WeightSelection.Selection;
+using MLNet.WeightSelection.Models.ConvNeXt;
+using MLNet.WeightSelection.Models.ResNet;
+using MLNet.WeightSelection.Models.Vit;
+using TorchSharp;
+
+namespace MLNet.WeightSelection.MLNet;
+
+/// <summary>Builds the student the options describe and initializes it (weight selection or its own random init).</summary>
+internal static class StudentFactory
+{
+    /// <summary>The student's spec: the architecture with the label's classes, the image size and the drop-path rate.</summary>
+    public static ModelSpec Spec(WeightSelectionOptions options, int classCount)
+    {
+        if (options.Student is null)
+            throw new ArgumentException("WeightSelectionOptions.Student is required: a preset name such as \"vit_tiny_patch16_224\", JSON, or a ModelSpec.");
+        var spec = options.Student.Resolve();
+        spec = ModelRegistry.WithOverrides(spec, classCount, options.ImageSize ?? spec.ImageSize);
+        if (options.DropPathRate is { } rate)
+        {
+            spec = spec switch
+            {
+                VisionTransformerSpec v => v with { DropPathRate = rate },
+                ConvNeXtSpec c => c with { DropPathRate = rate },
+                ResNetSpec r => r with { DropPathRate = rate },
+                _ => throw new ArgumentException($"DropPathRate cannot be set on a '{spec.Family}' student."),
+            };
+            spec.Validate();
+        }
+        return spec;
+    }
+
+    /// <summary>Selection options from the weight-selection options.</summary>
+    public static SelectionOptions Selection(WeightSelectionOptions options) => new()
+    {
+        LayerSelection = options.LayerSelection ?? throw new ArgumentException("LayerSelection must not be null."),
+        ElementSelection = options.ElementSelection ?? throw new ArgumentException("ElementSelection must not be null."),
+        WholeHeads = options.WholeHeads,
+    };
+
+    /// <summary>
+    /// Checks, from keys and shapes only, that the teacher can initialize the student: same family, and no student
+    /// width or depth larger than the teacher's. Throws <see cref="WeightSelectionException"/> listing every problem.
+    /// </summary>
+    public static void CheckSelectable(TeacherHandle teacher, ImageClassifier student, SelectionOptions selection)
+    {
+        if (!string.Equals(teacher.Spec.Family, student.Spec.Family, StringComparison.Ordinal))
+            throw new ArgumentException(
+                $"The teacher is a '{teacher.Spec.Family}' and the student a '{student.Spec.Family}': weight selection needs both of the same family.");
+        var tensors = student.state_dict().Select(kv => new StudentTensor(kv.Key, kv.Value.dtype, kv.Value.shape)).ToArray();
+        SelectionPlanner.Plan(teacher.Weights, tensors, null, selection with { ClassifierKeys = student.ClassifierKeys });
+    }
+
+    /// <summary>Creates the student with its own initialization from <paramref name="seed"/>.</summary>
+    public static ImageClassifier Create(ModelSpec spec, int seed)
+    {
+        torch.manual_seed(seed);
+        return spec.CreateModel();
+    }
+}

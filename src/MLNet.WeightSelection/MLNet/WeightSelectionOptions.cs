@@ -1,0 +1,137 @@
+using Microsoft.ML;
+using MLNet.WeightSelection.Selection;
+using MLNet.WeightSelection.Training;
+
+namespace MLNet.WeightSelection;
+
+/// <summary>
+/// Options of <c>mlContext.Transforms.InitializeFromTeacher</c>: which teacher and student, how weights are selected,
+/// and the training recipe (the paper's Appendix A, scaled by these numbers). Every default is stated on its member.
+/// </summary>
+public sealed class WeightSelectionOptions
+{
+    /// <summary>Name of the label column: a key type (add <c>MapValueToKey</c> first). Default: "Label".</summary>
+    public string LabelColumnName { get; set; } = "Label";
+
+    /// <summary>
+    /// Name of the image column: an <c>MLImage</c> (<c>LoadImages</c>), encoded bytes (<c>LoadRawImageBytes</c>) or planar
+    /// 0–255 pixels of 1 or 3 planes (<c>ExtractPixels</c> with its defaults). Default: "Image".
+    /// </summary>
+    public string ImageColumnName { get; set; } = "Image";
+
+    /// <summary>Name of the added score column: one probability per class, in the label's key order. Default: "Score".</summary>
+    public string ScoreColumnName { get; set; } = "Score";
+
+    /// <summary>Name of the added predicted-label column, of the label's key type. Default: "PredictedLabel".</summary>
+    public string PredictedLabelColumnName { get; set; } = "PredictedLabel";
+
+    /// <summary>
+    /// The larger pretrained model (<see cref="Teacher.FromFile(string, string)"/>, <see cref="Teacher.FromOnnx"/>,
+    /// <see cref="Teacher.FromModel"/>). Required for <see cref="Initialization.WeightSelection"/> and for
+    /// <see cref="Distillation"/>. Default: null.
+    /// </summary>
+    public Teacher? Teacher { get; set; }
+
+    /// <summary>
+    /// The student's architecture: a preset name, inline JSON, a .json path or a <c>ModelSpec</c>, of the teacher's
+    /// family. Its classifier is sized to the label's classes. Required; default: null.
+    /// </summary>
+    public Architecture? Student { get; set; }
+
+    /// <summary>
+    /// Side of the square images the student sees; every image is resized to it (scaled to cover, centre-cropped).
+    /// A ViT's position embeddings are sized to it. Default: null, the student architecture's image size (224 for presets).
+    /// </summary>
+    public int? ImageSize { get; set; }
+
+    /// <summary>
+    /// Seed of the student's initialization, the validation split, shuffling, augmentation and drop path. Default: null,
+    /// the MLContext's seed, or 0 when it has none.
+    /// </summary>
+    public int? Seed { get; set; }
+
+    /// <summary>
+    /// Where to train: "cpu", "cuda" or "cuda:N". Default: null, which follows the MLContext: <c>GpuDeviceId</c> set
+    /// means that CUDA device, falling back to the CPU when CUDA is unavailable only if <c>FallbackToCpu</c> is true;
+    /// otherwise the CPU. Scoring follows the same MLContext settings through ONNX Runtime.
+    /// </summary>
+    public string? Device { get; set; }
+
+    /// <summary>Which teacher layer each student layer takes. Default: <see cref="LayerSelection.FirstN"/> (the paper's).</summary>
+    public LayerSelection LayerSelection { get; set; } = LayerSelection.FirstN;
+
+    /// <summary>Which elements of each teacher tensor the student keeps. Default: <see cref="ElementSelection.Uniform"/> (the paper's).</summary>
+    public ElementSelection ElementSelection { get; set; } = ElementSelection.Uniform;
+
+    /// <summary>Select attention widths as whole heads. Default: false (uniform over the inner width, as the paper).</summary>
+    public bool WholeHeads { get; set; }
+
+    /// <summary>
+    /// How the student starts: <see cref="Initialization.WeightSelection"/>, or <see cref="Initialization.Random"/> for
+    /// the paper's baseline with the same recipe. Default: WeightSelection.
+    /// </summary>
+    public Initialization Initialization { get; set; } = Initialization.WeightSelection;
+
+    /// <summary>Passes over the training data. Default: 10.</summary>
+    public int Epochs { get; set; } = 10;
+
+    /// <summary>Images per optimizer step. Default: 64.</summary>
+    public int BatchSize { get; set; } = 64;
+
+    /// <summary>Peak learning rate of AdamW (after warmup; cosine decay to 1e-6). Default: 1e-3.</summary>
+    public double LearningRate { get; set; } = 1e-3;
+
+    /// <summary>AdamW's decoupled weight decay; none on norms, biases, position embeddings and class tokens. Default: 0.05.</summary>
+    public double WeightDecay { get; set; } = 0.05;
+
+    /// <summary>Epochs of linear learning-rate warmup. Default: 1.</summary>
+    public double WarmupEpochs { get; set; } = 1;
+
+    /// <summary>Stochastic depth rate of the student's last block. Default: null, the student architecture's own (0 for presets).</summary>
+    public double? DropPathRate { get; set; }
+
+    /// <summary>Label smoothing of the cross-entropy. Default: 0.1.</summary>
+    public double LabelSmoothing { get; set; } = 0.1;
+
+    /// <summary>
+    /// Augmentation on the cached image tensors: random resized crop, flip, mixup, cutmix, random erasing.
+    /// Default: <see cref="AugmentationOptions.Default"/>; <see cref="AugmentationOptions.None"/> turns it off.
+    /// </summary>
+    public AugmentationOptions Augmentation { get; set; } = AugmentationOptions.Default;
+
+    /// <summary>Knowledge distillation from the teacher (<see cref="DistillationOptions.Logits"/> or <see cref="DistillationOptions.Features"/>). Default: null (none).</summary>
+    public DistillationOptions? Distillation { get; set; }
+
+    /// <summary>Stop when validation accuracy stops improving, restoring the best epoch. Default: null (train every epoch).</summary>
+    public EarlyStoppingOptions? EarlyStopping { get; set; }
+
+    /// <summary>
+    /// Validation data with the training data's columns, scored after every epoch. Default: null, which holds out
+    /// <see cref="ValidationFraction"/> of the training data instead.
+    /// </summary>
+    public IDataView? ValidationSet { get; set; }
+
+    /// <summary>
+    /// Share of the training data held out for validation (stratified by class, drawn from <see cref="Seed"/>) when no
+    /// <see cref="ValidationSet"/> is given; 0 trains on everything without validation. Default: 0.1.
+    /// </summary>
+    public double ValidationFraction { get; set; } = 0.1;
+
+    /// <summary>Called after every epoch with its metrics (loss, validation accuracy and top-5, learning rate, images/s, time). Default: null.</summary>
+    public Action<EpochMetrics>? MetricsCallback { get; set; }
+
+    /// <summary>
+    /// Folder for a checkpoint of the last completed epoch; <c>Fit</c> with the same folder and options resumes from it.
+    /// Default: null (nothing kept on disk).
+    /// </summary>
+    public string? CheckpointDirectory { get; set; }
+
+    /// <summary>Cap on TorchSharp's threads. Default: null (every core).</summary>
+    public int? Threads { get; set; }
+
+    /// <summary>Skip and count rows whose image cannot be read, instead of failing on the first one. Default: false.</summary>
+    public bool SkipUnreadableImages { get; set; }
+
+    /// <summary>Stops <c>Fit</c> at the next batch with <see cref="OperationCanceledException"/>. Default: none.</summary>
+    public CancellationToken CancellationToken { get; set; }
+}
