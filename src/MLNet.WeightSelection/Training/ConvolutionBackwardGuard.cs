@@ -43,7 +43,7 @@ internal static class ConvolutionBackwardGuard
     [SuppressMessage("Usage", "CA2255", Justification = "oneDNN reads its ISA limit once, at its first use; only a module initializer runs early enough.")]
     internal static void LimitOneDnnIsa()
     {
-        if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64 || !Avx512F.IsSupported) return;
+        if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != System.Runtime.InteropServices.Architecture.X64 || !Avx512F.IsSupported) return;
         if (Environment.GetEnvironmentVariable(IsaVariable) is not null || Environment.GetEnvironmentVariable("DNNL_MAX_CPU_ISA") is not null) return;
         try
         {

@@ -24,7 +24,7 @@ public class ConvolutionBackwardGuardTests
     public void TheIsaLimitReachesTheNativeEnvironmentOnAvx512Linux()
     {
         _ = new TrainingOptions(); // loads the library, whose module initializer sets the limit
-        bool applies = OperatingSystem.IsLinux() && RuntimeInformation.ProcessArchitecture == Architecture.X64 && Avx512F.IsSupported
+        bool applies = OperatingSystem.IsLinux() && RuntimeInformation.ProcessArchitecture == System.Runtime.InteropServices.Architecture.X64 && Avx512F.IsSupported
             && Environment.GetEnvironmentVariable("ONEDNN_MAX_CPU_ISA") is null && Environment.GetEnvironmentVariable("DNNL_MAX_CPU_ISA") is null;
         string? native = OperatingSystem.IsLinux() ? Marshal.PtrToStringAnsi(GetEnv("ONEDNN_MAX_CPU_ISA")) : null;
         if (applies) Assert.Equal("AVX2", native);
