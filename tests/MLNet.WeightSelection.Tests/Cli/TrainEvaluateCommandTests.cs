@@ -67,6 +67,25 @@ public class TrainEvaluateCommandTests
     }
 
     [Fact]
+    public void RandomInitTrainsWithoutTeacherAndTakesATestSplitWhenThereIsNoTestFolder()
+    {
+        var golden = GoldenCases.Get("resnet_basic_mini");
+        // Class folders straight under --data: no train/ and no test/.
+        string data = Path.Combine(ImageFolderWithSplits(trainPerClass: 5, testPerClass: 0), "train");
+        string output = Path.Combine(TestPaths.NewTempDirectory(), "run");
+
+        var train = Ws.Run("train", "--data", data, "--init", "random", "--student", golden.StudentSpec, "--epochs", "1",
+            "--image-size", "16", "--batch-size", "8", "--threads", "2", "--test-fraction", "0.2", "--out", output);
+
+        Assert.True(train.ExitCode == 0, train.ToString());
+        Assert.Contains("holding out 3 of 15 images as the test split", train.Out);
+        Assert.Contains("Data: 12 training and 3 test images, 3 classes.", train.Out);
+        Assert.Contains("random", train.Out);
+        Assert.True(File.Exists(Path.Combine(output, "model.zip")));
+        Assert.False(File.Exists(Path.Combine(output, "selection-report.json")), "a random-init run has no selection report");
+    }
+
+    [Fact]
     public void TrainRejectsBadInputWithOneLineAndWritesNothing()
     {
         var golden = GoldenCases.Get("resnet_basic_mini");
