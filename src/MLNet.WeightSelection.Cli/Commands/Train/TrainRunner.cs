@@ -55,6 +55,7 @@ internal static class TrainRunner
             Epochs = request.Epochs,
             BatchSize = request.BatchSize,
             LearningRate = request.LearningRate,
+            Augmentation = request.NoAugmentation ? AugmentationOptions.None : AugmentationOptions.Default,
             Distillation = request.Distill switch
             {
                 "logits" => DistillationOptions.Logits(),
