@@ -49,13 +49,19 @@ internal static class WsApp
     }
 
     /// <summary>The root command with every subcommand.</summary>
-    public static RootCommand CreateRoot(CliContext context)
+    public static Command CreateRoot(CliContext context)
     {
-        var root = new RootCommand(
+        // A named command rather than RootCommand, whose name is the host process's (testhost under a test runner).
+        var root = new Command("ws",
             "ws: weight selection (Xu et al., ICLR 2024, \"Initializing Models with Larger Ones\") for timm-style image classifiers. "
             + "Inspect checkpoints, select a small student's weights from a larger teacher, train and evaluate in ML.NET, export to ONNX.");
+        root.Add(new System.CommandLine.Help.HelpOption { Recursive = true });
+        root.Add(new VersionOption());
         root.Add(InspectCommand.Create(context));
         root.Add(SelectCommand.Create(context));
+        root.Add(TrainCommand.Create(context));
+        root.Add(EvaluateCommand.Create(context));
+        root.Add(ExportOnnxCommand.Create(context));
         root.Add(PresetsCommand.Create(context));
         return root;
     }
@@ -64,7 +70,7 @@ internal static class WsApp
     {
         var names = new List<string>();
         for (var result = parsed.CommandResult; result is not null; result = result.Parent as System.CommandLine.Parsing.CommandResult)
-            names.Add(result.Command is RootCommand ? "ws" : result.Command.Name);
+            names.Add(result.Command.Name);
         names.Reverse();
         return string.Join(' ', names);
     }

@@ -8,7 +8,7 @@ namespace MLNet.WeightSelection.Checkpoints;
 /// </summary>
 internal static partial class MemoryAdvice
 {
-    const int AdviseRandom = 1, AdviseWillNeed = 3; // same values on Linux and macOS
+    const int AdviseRandom = 1, AdviseWillNeed = 3, AdviseDontNeed = 4; // same values on Linux and macOS
 
     static readonly long PageSize = Environment.SystemPageSize;
 
@@ -20,6 +20,14 @@ internal static partial class MemoryAdvice
 
     /// <summary>Asks the kernel to read a range ahead of a sequential copy (a whole tensor). True when the hint was taken.</summary>
     public static unsafe bool WillNeed(byte* start, long length) => Advise(start, length, AdviseWillNeed);
+
+    /// <summary>
+    /// Drops a range's pages from this process's mapping once they have been copied out. The pages are clean and
+    /// file-backed, so they stay in the page cache and a later read faults them back in; without this, every page a
+    /// selection touched would stay resident and count against the process (a 1.2 GB teacher would pay its size
+    /// in RSS even though the student needs a fraction). True when the hint was taken.
+    /// </summary>
+    public static unsafe bool Release(byte* start, long length) => Advise(start, length, AdviseDontNeed);
 
     static unsafe bool Advise(byte* start, long length, int advice)
     {

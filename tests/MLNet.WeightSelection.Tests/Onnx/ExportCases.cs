@@ -21,6 +21,10 @@ internal static class ExportCases
             ImageSize = 32, PatchSize = 8, EmbedDim = 24, Depth = 2, NumHeads = 3, ClassToken = false, GlobalPool = "avg",
             QkvBias = false, MlpRatio = 2, NumClasses = 4, Input = InputConvention.ImageNet,
         },
+        ["vit_avgmax"] = new VisionTransformerSpec
+        {
+            ImageSize = 32, PatchSize = 8, EmbedDim = 16, Depth = 1, NumHeads = 2, GlobalPool = "avgmax", NumClasses = 3,
+        },
         ["convnext_linear_mlp"] = new ConvNeXtSpec { Depths = new[] { 1, 1, 2, 1 }, Dims = new[] { 8, 16, 24, 32 }, NumClasses = 5, ImageSize = 32 },
         ["convnext_conv_mlp"] = new ConvNeXtSpec { Depths = new[] { 1, 1, 1, 1 }, Dims = new[] { 8, 8, 16, 16 }, ConvMlp = true, NumClasses = 3, ImageSize = 32 },
         ["resnet_basic"] = new ResNetSpec

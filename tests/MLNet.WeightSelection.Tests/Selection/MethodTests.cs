@@ -93,6 +93,32 @@ public class MethodTests
     }
 
     [Fact]
+    public void TheCallerCanNameTheClassifierKeys()
+    {
+        using var teacher = TestModels.Vit(new VitSize(8, 1, 8, 8), TestModels.Encoded);
+        using var student = TestModels.Vit(new VitSize(4, 1, 4, 8), TestModels.Random(1));
+
+        using var all = WeightSelector.Select(teacher, student, options: new SelectionOptions { ClassifierKeys = Array.Empty<string>() });
+        Assert.Equal(new long[] { 0, 2, 4, 6 }, TestModels.Decode(all.Weights["head.weight"], 1)); // same classes: selected too
+        Assert.Equal("uniform", all.Report.Row("head.weight").Method);
+
+        using var norm = WeightSelector.Select(teacher, student, options: new SelectionOptions { ClassifierKeys = new[] { "norm.weight" } });
+        TensorAssert.Identical(student["norm.weight"], norm.Weights["norm.weight"], "norm.weight");
+        Assert.Equal("copy", norm.Report.Row("head.bias").Method); // 5 classes in both
+    }
+
+    [Fact]
+    public void AStudentGivenAsShapesGetsEveryTensorButTheClassifier()
+    {
+        using var teacher = TestModels.Vit(new VitSize(8, 1, 8, 8), TestModels.Random(1));
+        var shapes = ConsistencyPropertyTests.StudentShapes(new VitSize(4, 1, 4, 8));
+        using var result = WeightSelector.Select(teacher, shapes);
+        Assert.Equal(shapes.Keys.Where(k => !k.StartsWith("head.")), result.Weights.Keys);
+        Assert.Equal(shapes.Count, result.Report.Rows.Count);
+        Assert.Equal("kept student init", result.Report.Row("head.bias").Method);
+    }
+
+    [Fact]
     public void DtypesFollowTheStudentAndProgressIsReported()
     {
         using var teacher = TestModels.Vit(new VitSize(8, 1, 8, 8), TestModels.Encoded); // float64

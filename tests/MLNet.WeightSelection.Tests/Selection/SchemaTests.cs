@@ -23,12 +23,14 @@ public class SchemaTests
     [Fact]
     public void ViTBindsQkvAsThreeBlocksOfTheInnerWidth()
     {
-        var axes = FamilySchemas.Vit.Bind("blocks.7.attn.qkv.weight")!;
+        var axes = FamilySchemas.Vit.Bind("blocks.7.attn.qkv.weight", 2)!;
         Assert.Equal(AxisBinding.Fused(3, "blocks.7.attn.inner"), axes[0]);
         Assert.Equal(AxisBinding.To("embed"), axes[1]);
-        Assert.Equal(new[] { AxisBinding.To("embed"), AxisBinding.To("blocks.7.attn.inner") }, FamilySchemas.Vit.Bind("blocks.7.attn.proj.weight"));
-        Assert.Null(FamilySchemas.Vit.Bind("blocks.7.attn.q_norm.weight"));
-        Assert.Equal(new[] { AxisBinding.To("stages.1") }, FamilySchemas.ConvNeXt.Bind("stages.2.downsample.0.bias"));
+        Assert.Equal(new[] { AxisBinding.To("embed"), AxisBinding.To("blocks.7.attn.inner") }, FamilySchemas.Vit.Bind("blocks.7.attn.proj.weight", 2));
+        Assert.Null(FamilySchemas.Vit.Bind("blocks.7.attn.q_norm.weight", 1));
+        Assert.Equal(new[] { AxisBinding.To("stages.1") }, FamilySchemas.ConvNeXt.Bind("stages.2.downsample.0.bias", 1));
+        Assert.Equal(2, FamilySchemas.ResNet.Bind("layer2.0.downsample.1.weight", 4)!.Length); // avg_down convolution
+        Assert.Single(FamilySchemas.ResNet.Bind("layer2.0.downsample.1.weight", 1)!);     // plain downsample's norm
         Assert.True(FamilySchemas.Vit.IsAttentionWidth("blocks.3.attn.inner"));
     }
 

@@ -68,10 +68,9 @@ public class StreamingMemoryTests(ITestOutputHelper output)
                 long bound = 2 * studentBytes + 16 * MB;
                 Assert.True(anonymousGrowth <= bound,
                     $"Anonymous memory grew by {anonymousGrowth / MB} MB for a {studentBytes / MB} MB student (teacher {teacherBytes / MB} MB).");
-                Assert.True(peakGrowth - mappedPages <= bound,
-                    $"VmHWM grew by {peakGrowth / MB} MB, {mappedPages / MB} MB of it mapped teacher pages, for a {studentBytes / MB} MB student.");
-                // The teacher blocks the student does not take (7 of 13) are never touched.
-                Assert.True(mappedPages < teacherBytes / 2, $"{mappedPages / MB} MB of the {teacherBytes / MB} MB teacher were mapped in.");
+                // The reader drops the teacher's pages from the mapping once copied out, so the whole peak counts.
+                Assert.True(peakGrowth <= bound,
+                    $"VmHWM grew by {peakGrowth / MB} MB ({mappedPages / MB} MB of it mapped teacher pages) for a {studentBytes / MB} MB student.");
 
                 using var fc1 = teacher.Read("blocks.5.mlp.fc1.weight");
                 using var rows = tensor(ElementSelection.UniformIndices(2048, 1024));

@@ -27,6 +27,21 @@ public class WholeHeadsTests
     }
 
     [Fact]
+    public void L1RanksWholeHeads()
+    {
+        using var teacher = TestModels.Vit(new VitSize(8, 1, 8, 8), TestModels.Random(6));
+        var proj = teacher["blocks.0.attn.proj.weight"].clone();
+        proj.index_fill_(1, TorchSharp.torch.tensor(new long[] { 2, 3, 6, 7 }), 40.0); // heads 1 and 3 (head_dim 2) weigh most
+        teacher["blocks.0.attn.proj.weight"] = proj;
+        var options = new SelectionOptions { WholeHeads = true, TeacherHeads = 4, StudentHeads = 2, ElementSelection = ElementSelection.L1 };
+
+        using var result = WeightSelector.Select(teacher, ConsistencyPropertyTests.StudentShapes(new VitSize(4, 1, 4, 8)), options: options);
+
+        Assert.Equal(new long[] { 2, 3, 6, 7 }, result.Report.Widths.Single(w => w.Name == "blocks.0.attn.inner").Indices);
+        Assert.Equal("l1 (whole heads)", result.Report.Row("blocks.0.attn.proj.weight").Method);
+    }
+
+    [Fact]
     public void WithoutWholeHeadsDimensionsAreTakenAcrossAllHeads()
     {
         using var teacher = TestModels.Vit(new VitSize(8, 1, 8, 8), TestModels.Encoded);
