@@ -22,6 +22,15 @@ public sealed class ImageClassifierTrainer
     /// <summary>The options this trainer uses.</summary>
     public TrainingOptions Options { get; }
 
+    /// <summary>
+    /// Whether CPU training may use libtorch's oneDNN convolutions (process-wide). Default: false, because the oneDNN
+    /// inside TorchSharp-cpu 0.107 gives wrong convolution gradients with its AVX-512 kernels and, with its AVX2
+    /// kernels, sometimes NaN from an eval-mode forward after a training step (teacher, validation); ATen's own
+    /// convolution is right and about a quarter slower. Training turns oneDNN convolutions off for the process and
+    /// leaves them off. When true, gradients are still checked before training and oneDNN is turned off if they are wrong.
+    /// </summary>
+    public static bool UseOneDnnConvolutions { get; set; }
+
     /// <summary>Called after every optimizer step (on the training thread; keep it cheap). Default: null.</summary>
     public Action<StepProgress>? OnStep { get; set; }
 
@@ -55,19 +64,22 @@ public sealed class ImageClassifierTrainer
         if (teacher is not null && Options.Distillation is null)
             log?.Invoke("A teacher was given without TrainingOptions.Distillation; it is not used during training.");
 
-        int previousThreads = get_num_threads();
+        // libtorch's set_num_threads also clears oneDNN's primitive cache, which corrupts convolutions running on
+        // other threads at that moment: change the count only when it really differs.
+        int previousThreads = get_num_threads(), threads = Options.Threads ?? Environment.ProcessorCount;
+        bool changeThreads = threads != previousThreads;
         bool studentWasTraining = student.training;
         bool teacherWasTraining = teacher?.training ?? false;
-        set_num_threads(Options.Threads ?? Environment.ProcessorCount);
+        if (changeThreads) set_num_threads(threads);
         try
         {
-            if (ModelDevice(student).type == DeviceType.CPU) ConvolutionBackwardGuard.EnsureCorrect(log ?? (_ => { }));
+            if (ModelDevice(student).type == DeviceType.CPU) OneDnnConvolutions.Configure(UseOneDnnConvolutions, log ?? (_ => { }));
             using var run = new TrainingRun(Options, student, train, validation, Options.Distillation is null ? null : teacher, onEpoch, OnStep, log, cancellationToken);
             return run.Run();
         }
         finally
         {
-            set_num_threads(previousThreads);
+            if (changeThreads) set_num_threads(previousThreads);
             student.train(studentWasTraining);
             teacher?.train(teacherWasTraining);
         }

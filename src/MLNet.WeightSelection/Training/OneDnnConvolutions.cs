@@ -8,20 +8,22 @@ using static TorchSharp.torch;
 namespace MLNet.WeightSelection.Training;
 
 /// <summary>
-/// Guards against a defect of the oneDNN build inside TorchSharp-cpu 0.107 (libtorch 2.10): on AVX-512 CPUs its
-/// convolution backward-data kernels return wrong input gradients (even NaN) for narrow layers, e.g. 8 → 8 channels
-/// 3×3 on 4×4 maps; its AVX2 kernels and ATen's own convolution are right. Measured on an AMD EPYC (Zen 4) with
-/// 1 and 2 threads; PyTorch 1.13 gives the right values on the same machine.
+/// Works around defects of the oneDNN build inside TorchSharp-cpu 0.107 (libtorch 2.10), measured on the project's
+/// AMD EPYC (Zen 4) machine with 1 and 2 threads, where PyTorch 1.13 and ATen's own convolution give right values:
 /// <list type="bullet">
-/// <item>When the library loads, on Linux x64 with AVX-512 and no ONEDNN_MAX_CPU_ISA / DNNL_MAX_CPU_ISA set, it sets
-/// ONEDNN_MAX_CPU_ISA=AVX2 in the native environment, which oneDNN reads when it first runs. Set either variable
-/// yourself to choose otherwise.</item>
-/// <item>Before training, <see cref="EnsureCorrect"/> compares convolution input gradients with an unfold/matmul
-/// reference. If they differ (oneDNN started before this library loaded, or another defect), oneDNN convolutions are
-/// turned off (at::Context::setUserEnabledMkldnn(false)) and the check runs again; if still wrong, training refuses to start.</item>
+/// <item>AVX-512 kernels: wrong input gradients (even NaN) from convolution backward for narrow layers, e.g. 8 → 8
+/// channels 3×3 on 4×4 maps, or a 3-channel 7×7 stride-2 stem.</item>
+/// <item>AVX2 kernels: after a training step (forward and backward), a convolution forward of another model in
+/// eval mode under no_grad (the teacher, or validation) sometimes returns NaN (about 1 call in 20 with 2 threads).</item>
 /// </list>
+/// So: when the library loads, on Linux x64 with AVX-512 and no ONEDNN_MAX_CPU_ISA / DNNL_MAX_CPU_ISA set, oneDNN is
+/// capped at AVX2 (it reads the variable at its first use), which fixes gradients for code that trains outside the
+/// trainer. Training itself turns oneDNN convolutions off for the process (at::Context::setUserEnabledMkldnn(false):
+/// ATen's native convolution, about a quarter slower here) unless
+/// <see cref="ImageClassifierTrainer.UseOneDnnConvolutions"/> is set; either way it then checks convolution gradients
+/// against an unfold/matmul reference and refuses to train when they are wrong.
 /// </summary>
-internal static class ConvolutionBackwardGuard
+internal static class OneDnnConvolutions
 {
     const string IsaVariable = "ONEDNN_MAX_CPU_ISA";
     static readonly object Gate = new();
@@ -36,8 +38,20 @@ internal static class ConvolutionBackwardGuard
     [DllImport("libtorch_cpu", EntryPoint = "_ZN2at7Context20setUserEnabledMkldnnEb")]
     static extern void SetUserEnabledMkldnn(IntPtr context, [MarshalAs(UnmanagedType.U1)] bool enabled);
 
-    /// <summary>True when this process turned oneDNN convolutions off because their gradients were wrong.</summary>
-    public static bool OneDnnDisabled { get; private set; }
+    [DllImport("libtorch_cpu", EntryPoint = "_ZNK2at7Context17userEnabledMkldnnEv")]
+    [return: MarshalAs(UnmanagedType.U1)]
+    static extern bool UserEnabledMkldnn(IntPtr context);
+
+    /// <summary>Whether libtorch currently uses oneDNN for convolutions; null when that cannot be asked (not Linux, or no libtorch).</summary>
+    public static bool? Enabled
+    {
+        get
+        {
+            if (!OperatingSystem.IsLinux()) return null;
+            try { return UserEnabledMkldnn(GlobalContext()); }
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { return null; }
+        }
+    }
 
     [ModuleInitializer]
     [SuppressMessage("Usage", "CA2255", Justification = "oneDNN reads its ISA limit once, at its first use; only a module initializer runs early enough.")]
@@ -51,19 +65,26 @@ internal static class ConvolutionBackwardGuard
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
-            // No libc setenv: EnsureCorrect still catches wrong gradients before training.
+            // No libc setenv: Configure still checks gradients before training.
         }
     }
 
     /// <summary>
-    /// Checks convolution input gradients at the current thread count (once per count and process) and repairs or
-    /// refuses as described on the class. <paramref name="log"/> hears about a repair.
+    /// Before CPU training: turns oneDNN convolutions off (or on, when <paramref name="useOneDnn"/>), then checks
+    /// convolution gradients at the current thread count; wrong gradients with oneDNN on turn it off and are checked again.
     /// </summary>
-    /// <exception cref="InvalidOperationException">Gradients are wrong and turning oneDNN off did not help.</exception>
-    public static void EnsureCorrect(Action<string> log)
+    /// <exception cref="InvalidOperationException">Gradients are wrong and oneDNN cannot be turned off, or are wrong without it.</exception>
+    public static void Configure(bool useOneDnn, Action<string> log)
     {
         lock (Gate)
         {
+            bool? before = Enabled;
+            if (before is { } enabled && enabled != useOneDnn)
+            {
+                SetUserEnabledMkldnn(GlobalContext(), useOneDnn);
+                VerifiedThreadCounts.Clear();
+                if (!useOneDnn) log("oneDNN convolutions are off for this process: this libtorch build's oneDNN kernels give wrong gradients or NaN on some CPUs (set ImageClassifierTrainer.UseOneDnnConvolutions to use them).");
+            }
             int threads = get_num_threads();
             if (VerifiedThreadCounts.Contains(threads)) return;
             if (GradientsAreCorrect(out string detail))
@@ -72,22 +93,14 @@ internal static class ConvolutionBackwardGuard
                 return;
             }
             string problem = $"Convolution input gradients from libtorch are wrong on this CPU ({detail}).";
-            if (!OperatingSystem.IsLinux() || OneDnnDisabled)
-                throw new InvalidOperationException($"{problem} Set {IsaVariable}=AVX2 in the environment before starting the process.");
-            try
-            {
-                SetUserEnabledMkldnn(GlobalContext(), false);
-            }
-            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
-            {
-                throw new InvalidOperationException($"{problem} Set {IsaVariable}=AVX2 in the environment before starting the process.", e);
-            }
-            OneDnnDisabled = true;
+            if (Enabled != true)
+                throw new InvalidOperationException($"{problem} Training would not learn correctly. Set {IsaVariable}=AVX2 in the environment before starting the process, or train on another device.");
+            SetUserEnabledMkldnn(GlobalContext(), false);
             if (!GradientsAreCorrect(out detail))
                 throw new InvalidOperationException($"{problem} They are still wrong with oneDNN turned off ({detail}); training would not learn correctly.");
             VerifiedThreadCounts.Clear();
             VerifiedThreadCounts.Add(threads);
-            log($"Warning: {problem} oneDNN convolutions are now off for this process (slower). Set {IsaVariable}=AVX2 before starting the process to keep them.");
+            log($"Warning: {problem} oneDNN convolutions are now off for this process.");
         }
     }
 
