@@ -22,9 +22,9 @@ public static class PyTorchCheckpoint
     static PyTorchCheckpoint()
     {
         // PyBridge reads OrderedDicts into Hashtables, which lose the key order. Registering after PyBridge's own
-        // registration (its static constructor) swaps in a Hashtable that also records insertion order.
+        // registration (its static constructor) swaps in a Hashtable that also recovers the pickled order.
         RuntimeHelpers.RunClassConstructor(typeof(PyTorchUnpickler).TypeHandle);
-        Unpickler.registerConstructor("collections", "OrderedDict", new OrderedDictConstructor());
+        Unpickler.registerConstructor("collections", "OrderedDict", PickledOrderedDict.Constructor);
     }
 
     /// <summary>
@@ -137,7 +137,7 @@ public static class PyTorchCheckpoint
                     : throw Invalid(file, $"it holds no state dict: no '{string.Join("', '", WrapperKeys)}' entry with tensors and no tensors at the top level (top-level keys: {DescribeKeys(root)}); pass the entry to use, such as 'model_ema'"));
         }
 
-        var keys = chosen is OrderedPickleDict ordered ? ordered.OrderedKeys
+        var keys = chosen is PickledOrderedDict ordered ? ordered.KeysInPickleOrder()
             : chosen.Keys.Cast<object>().OrderBy(k => k as string, StringComparer.Ordinal).ToList();
         var result = new StateDict(file);
         try
@@ -203,53 +203,4 @@ public static class PyTorchCheckpoint
 
     static InvalidDataException Invalid(string file, string problem, Exception? inner = null) =>
         new($"Cannot load PyTorch checkpoint '{file}': {problem}.", inner);
-
-    /// <summary>A Hashtable that also remembers insertion order, standing in for Python's OrderedDict.</summary>
-    sealed class OrderedPickleDict : Hashtable
-    {
-        readonly List<object> _order = new();
-
-        public IReadOnlyList<object> OrderedKeys => _order;
-
-        public override object? this[object key]
-        {
-            get => base[key];
-            set
-            {
-                if (!ContainsKey(key)) _order.Add(key);
-                base[key] = value;
-            }
-        }
-
-        public override void Add(object key, object? value)
-        {
-            base.Add(key, value);
-            _order.Add(key);
-        }
-
-        public override void Remove(object key)
-        {
-            if (ContainsKey(key)) _order.Remove(key);
-            base.Remove(key);
-        }
-
-        public override void Clear()
-        {
-            base.Clear();
-            _order.Clear();
-        }
-
-        // Called by the unpickler with the OrderedDict's instance attributes (torch's _metadata); only tensors
-        // belong in a state dict, as in PyBridge's own OrderedDict.
-        public void __setstate__(Hashtable state)
-        {
-            foreach (DictionaryEntry e in state)
-                if (e.Value is Tensor) this[e.Key] = e.Value;
-        }
-    }
-
-    sealed class OrderedDictConstructor : IObjectConstructor
-    {
-        public object construct(object[] args) => new OrderedPickleDict();
-    }
 }

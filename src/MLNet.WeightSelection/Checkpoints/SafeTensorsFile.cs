@@ -62,7 +62,9 @@ public sealed unsafe class SafeTensorsFile : ITensorSource
             }
             map = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true);
             var view = map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
-            return new SafeTensorsFile(full, stream, map, view, header);
+            var file = new SafeTensorsFile(full, stream, map, view, header);
+            file.WithData(data => file.RandomAccessHinted = MemoryAdvice.RandomAccess(data - header.DataStart, stream.Length));
+            return file;
         }
         catch
         {
@@ -71,6 +73,9 @@ public sealed unsafe class SafeTensorsFile : ITensorSource
             throw;
         }
     }
+
+    /// <summary>True when the kernel took the hint that this mapping is read at random (selected rows).</summary>
+    internal bool RandomAccessHinted { get; private set; }
 
     /// <summary>The full path of the file.</summary>
     public string Origin { get; }
@@ -93,7 +98,12 @@ public sealed unsafe class SafeTensorsFile : ITensorSource
         var entry = Entry(key);
         using var scope = NewDisposeScope();
         var result = empty(entry.Info.Shape, entry.Info.DType);
-        WithData(data => TensorBytes.CopyFrom(result, data + entry.Begin));
+        WithData(data =>
+        {
+            MemoryAdvice.WillNeed(data + entry.Begin, entry.ByteLength);
+            TensorBytes.CopyFrom(result, data + entry.Begin);
+            MemoryAdvice.Release(data + entry.Begin, entry.ByteLength);
+        });
         return Convert(result, dtype).MoveToOuterDisposeScope();
     }
 
@@ -118,44 +128,43 @@ public sealed unsafe class SafeTensorsFile : ITensorSource
         bool innerSelected = false;
         for (int axis = 1; axis < shape.Length; axis++) innerSelected |= indices[axis] is not null;
 
-        WithData(data =>
+        long tensorOffset = _header.DataStart + entry.Begin;
+        if (!innerSelected)
         {
-            byte* tensorData = data + entry.Begin;
-            if (!innerSelected)
+            CopyRows(tensorOffset, rowBytes, rows, 0, rowCount, result);
+            return Convert(result, dtype).MoveToOuterDisposeScope();
+        }
+        var inner = new Tensor?[shape.Length];
+        try
+        {
+            for (int axis = 1; axis < shape.Length; axis++)
+                if (indices[axis] is { } idx) inner[axis] = tensor(idx, ScalarType.Int64);
+            long blockRows = Math.Max(1, BlockBytes / Math.Max(1, rowBytes));
+            var blockShape = (long[])shape.Clone();
+            for (long start = 0; start < rowCount; start += blockRows)
             {
-                CopyRows(tensorData, rowBytes, rows, 0, rowCount, result);
-                return;
-            }
-            var inner = new Tensor?[shape.Length];
-            try
-            {
+                long n = Math.Min(blockRows, rowCount - start);
+                using var blockScope = NewDisposeScope();
+                blockShape[0] = n;
+                Tensor block = empty(blockShape, entry.Info.DType);
+                CopyRows(tensorOffset, rowBytes, rows, start, n, block);
                 for (int axis = 1; axis < shape.Length; axis++)
-                    if (indices[axis] is { } idx) inner[axis] = tensor(idx, ScalarType.Int64);
-                long blockRows = Math.Max(1, BlockBytes / Math.Max(1, rowBytes));
-                var blockShape = (long[])shape.Clone();
-                for (long start = 0; start < rowCount; start += blockRows)
-                {
-                    long n = Math.Min(blockRows, rowCount - start);
-                    using var blockScope = NewDisposeScope();
-                    blockShape[0] = n;
-                    Tensor block = empty(blockShape, entry.Info.DType);
-                    CopyRows(tensorData, rowBytes, rows, start, n, block);
-                    for (int axis = 1; axis < shape.Length; axis++)
-                        if (inner[axis] is { } index) block = block.index_select(axis, index);
-                    result.narrow(0, start, n).copy_(block);
-                }
+                    if (inner[axis] is { } index) block = block.index_select(axis, index);
+                result.narrow(0, start, n).copy_(block);
             }
-            finally
-            {
-                foreach (var t in inner) t?.Dispose();
-            }
-        });
+        }
+        finally
+        {
+            foreach (var t in inner) t?.Dispose();
+        }
         return Convert(result, dtype).MoveToOuterDisposeScope();
     }
 
     // Copies selected rows [first, first + count) of the selection (all rows when rows is null) into destination,
-    // merging consecutive source rows into one copy.
-    static void CopyRows(byte* tensorData, long rowBytes, long[]? rows, long first, long count, Tensor destination)
+    // merging consecutive source rows into one read. Rows are read with positioned reads (pread), not through the
+    // mapping: the kernel maps file pages in large folios (about 1 MiB around every touched row here), so reading
+    // scattered rows through the mapping would make the process's resident peak the rows touched, not the result.
+    void CopyRows(long tensorOffset, long rowBytes, long[]? rows, long first, long count, Tensor destination)
     {
         long i = 0;
         while (i < count)
@@ -165,7 +174,7 @@ public sealed unsafe class SafeTensorsFile : ITensorSource
             if (rows is null) run = count - i;
             else while (i + run < count && rows[first + i + run] == sourceRow + run) run++;
             using var slice = destination.narrow(0, i, run);
-            TensorBytes.CopyFrom(slice, tensorData + sourceRow * rowBytes);
+            TensorBytes.ReadAt(slice, _stream.SafeFileHandle, tensorOffset + sourceRow * rowBytes, Origin);
             i += run;
         }
     }

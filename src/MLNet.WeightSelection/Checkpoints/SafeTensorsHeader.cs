@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Text;
 using System.Text.Json;
 using static TorchSharp.torch;
 
@@ -18,6 +19,8 @@ internal sealed class SafeTensorsHeader
 {
     /// <summary>Largest header accepted; the reference implementation uses the same bound.</summary>
     public const long MaxHeaderBytes = 100_000_000;
+
+    static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     public required IReadOnlyList<SafeTensorsEntry> Entries { get; init; }
     public required IReadOnlyDictionary<string, string> Metadata { get; init; }
@@ -50,6 +53,14 @@ internal sealed class SafeTensorsHeader
 
     static SafeTensorsHeader Parse(byte[] json, string file, long dataStart, long dataLength)
     {
+        try
+        {
+            StrictUtf8.GetCharCount(json);
+        }
+        catch (DecoderFallbackException e)
+        {
+            throw Invalid(file, $"the header is not valid UTF-8 ({e.Message})", e);
+        }
         JsonDocument document;
         try
         {

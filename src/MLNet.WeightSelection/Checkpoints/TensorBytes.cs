@@ -53,6 +53,30 @@ internal static unsafe class TensorBytes
         ForEachSlice(destination, (slice, _) => ReadFrom(slice, stream));
     }
 
+    /// <summary>
+    /// Fills contiguous CPU tensor <paramref name="destination"/> from <paramref name="file"/> at byte
+    /// <paramref name="offset"/> with positioned reads, which map nothing into the process.
+    /// </summary>
+    /// <exception cref="EndOfStreamException">The file ends first.</exception>
+    public static void ReadAt(Tensor destination, Microsoft.Win32.SafeHandles.SafeFileHandle file, long offset, string origin)
+    {
+        long count = ByteCount(destination);
+        if (count == 0) return;
+        if (count > SliceLimit)
+        {
+            ForEachSlice(destination, (slice, sliceOffset) => ReadAt(slice, file, offset + sliceOffset, origin));
+            return;
+        }
+        var span = destination.bytes;
+        int done = 0;
+        while (done < span.Length)
+        {
+            int read = RandomAccess.Read(file, span[done..], offset + done);
+            if (read == 0) throw new EndOfStreamException($"{origin}: the file ends at byte {offset + done}, inside a tensor.");
+            done += read;
+        }
+    }
+
     /// <summary>A CPU tensor with contiguous storage holding <paramref name="t"/>'s values, and whether it is a new one.</summary>
     public static (Tensor Tensor, bool Owned) ContiguousCpu(Tensor t)
     {

@@ -3,7 +3,7 @@ namespace MLNet.WeightSelection.Selection;
 public static partial class FamilySchemas
 {
     /// <summary>
-    /// ResNet (timm <c>resnet.py</c>, basic and bottleneck blocks, plain or deep stem). Widths: <c>stem</c>; per stage
+    /// ResNet (timm <c>resnet.py</c>, basic and bottleneck blocks, plain or deep stem, plain or average-pool downsample). Widths: <c>stem</c>; per stage
     /// the output width <c>layer{s}.out</c> (the last conv and its norm of every block, the downsample, the next
     /// block's input); per block the inner widths <c>layer{s}.{i}.inner</c> (conv1 out) and <c>layer{s}.{i}.inner2</c>
     /// (conv2 out; in a basic block that is the stage output); <c>features</c>, the classifier's input. Ties come
@@ -31,7 +31,10 @@ public static partial class FamilySchemas
             new("layer{s}.{i}.conv3.weight", W("layer{s}.out"), W("layer{s}.{i}.inner2")),
             new("layer{s}.{i}.bn3.*", W("layer{s}.out")),
             new("layer{s}.{i}.downsample.0.weight", W("layer{s}.out"), W("layer{s}.{i}.in")),
+            // avg_down: downsample.0 is a pooling, .1 the 1x1 convolution, .2 the norm.
+            new("layer{s}.{i}.downsample.1.weight", W("layer{s}.out"), W("layer{s}.{i}.in")),
             new("layer{s}.{i}.downsample.1.*", W("layer{s}.out")),
+            new("layer{s}.{i}.downsample.2.*", W("layer{s}.out")),
             new("fc.weight", Unbound, W("features")),
             new("fc.bias", Unbound),
         },
@@ -60,7 +63,8 @@ public static partial class FamilySchemas
                 yield return new WidthTie(at == 0 ? "stem" : $"layer{stages[at - 1]}.out", input);
             }
             // Without a downsample the block adds its input to its output: the same width.
-            if (!keys.Contains(prefix + "downsample.0.weight")) yield return new WidthTie(output, input);
+            if (!keys.Contains(prefix + "downsample.0.weight") && !keys.Contains(prefix + "downsample.1.weight"))
+                yield return new WidthTie(output, input);
         }
         if (stages.Count > 0) yield return new WidthTie($"layer{stages[^1]}.out", "features");
     }

@@ -25,7 +25,8 @@ internal static class ReportBuilder
         string method = options.ElementSelection.ToString();
         bool resampled = t.Axes.Any(a => a.Action == AxisAction.Resample);
         if (!t.Axes.Any(a => a.TeacherSize != a.StudentSize)) return t.Reshaped ? "copy+reshaped" : "copy";
-        if (!t.KnownToSchema) method = $"per-axis fallback ({method})";
+        // Magnitude works per tensor anyway; the other methods fall back from widths to single axes.
+        if (!t.KnownToSchema && options.ElementSelection.Method != ElementSelectionMethod.Magnitude) method = $"per-axis fallback ({method})";
         else if (options.WholeHeads && t.Axes.Any(a => a.Width is { IsAttention: true } w && w.TeacherSize != w.StudentSize))
             method += " (whole heads)";
         if (resampled) method = "resampled+" + method;

@@ -93,15 +93,15 @@ internal static class SelectionPlanner
         plan.TargetShape = target;
         plan.Reshaped = target.Length != shape.Length;
 
-        var bindings = schema.Bind(key);
-        plan.KnownToSchema = bindings is not null && bindings.Length <= target.Length;
-        if (!plan.KnownToSchema) bindings = Array.Empty<AxisBinding>();
+        var bindings = schema.Bind(key, target.Length);
+        plan.KnownToSchema = bindings is not null;
+        bindings ??= Array.Empty<AxisBinding>();
         var larger = new List<string>();
         var axes = new AxisPlan[target.Length];
         for (int a = 0; a < target.Length; a++)
         {
             long t = info.Shape[a], s = target[a];
-            var binding = a < bindings!.Length ? bindings[a] : AxisBinding.None;
+            var binding = a < bindings.Length ? bindings[a] : AxisBinding.None;
             switch (binding.Kind)
             {
                 case AxisBindingKind.Width:

@@ -82,12 +82,15 @@ public sealed class SelectionSchema
         return _signaturePatterns.Where(p => !list.Any(p.IsMatch)).Select(p => p.Text).ToArray();
     }
 
-    /// <summary>The axis bindings of <paramref name="key"/> with width names filled in, or null when the schema does
-    /// not know the key.</summary>
-    public AxisBinding[]? Bind(string key)
+    /// <summary>
+    /// The axis bindings of <paramref name="key"/>, a tensor with <paramref name="rank"/> axes, with width names filled
+    /// in: the first rule that matches the key and binds no more axes than the tensor has (so one name can be a
+    /// convolution in one variant and a norm in another), or null when the schema does not know the key.
+    /// </summary>
+    public AxisBinding[]? Bind(string key, int rank)
     {
         foreach (var rule in Rules)
-            if (rule.Bind(key) is { } axes) return axes;
+            if (rule.Axes.Count <= rank && rule.Bind(key) is { } axes) return axes;
         return null;
     }
 

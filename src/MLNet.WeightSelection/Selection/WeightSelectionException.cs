@@ -26,9 +26,6 @@ public enum SelectionProblemKind
 
     /// <summary>The options do not fit the models (an explicit layer map, whole-head selection without head counts).</summary>
     InvalidOptions,
-
-    /// <summary>A classifier key the student must keep has no student tensor to keep.</summary>
-    MissingStudentInit,
 }
 
 /// <summary>One problem found while planning a weight selection.</summary>

@@ -61,7 +61,7 @@ internal static class WidthIndexer
             {
                 var plan1 = tensor.Axes[axis];
                 if (plan1.Action != AxisAction.Width) continue;
-                var perIndex = AxisSums(data, axis).reshape(plan1.Blocks, -1).sum(0);
+                var perIndex = AxisSums(data, axis).reshape(plan1.Blocks, -1).sum(0L, keepdim: false); // 0L: a literal 0 would bind to sum(ScalarType)
                 var values = perIndex.data<double>().ToArray();
                 var target = scores[plan1.Width!];
                 for (int i = 0; i < values.Length; i++) target[i] += values[i];
@@ -73,9 +73,8 @@ internal static class WidthIndexer
     /// <summary>Sum of |w| over every axis but <paramref name="axis"/>, in double.</summary>
     internal static Tensor AxisSums(Tensor absolute, int axis)
     {
-        var others = Enumerable.Range(0, (int)absolute.dim()).Where(a => a != axis).Select(a => (long)a).ToArray();
-        var asDouble = absolute.to_type(ScalarType.Float64);
-        return others.Length == 0 ? asDouble : asDouble.sum(others);
+        long size = absolute.shape[axis];
+        return absolute.transpose(0, axis).reshape(size, -1).to_type(ScalarType.Float64).sum(1);
     }
 
     // BatchNorm running statistics are not weights; ranking by them would rank by activation statistics.

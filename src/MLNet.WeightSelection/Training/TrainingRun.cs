@@ -17,6 +17,7 @@ internal sealed class TrainingRun : IDisposable
     readonly ImageTensorDataset? _validation;
     readonly ImageClassifier? _teacher;
     readonly Action<EpochMetrics>? _onEpoch;
+    readonly Action<StepProgress>? _onStep;
     readonly Action<string> _log;
     readonly CancellationToken _cancellation;
     readonly Device _device;
@@ -30,7 +31,7 @@ internal sealed class TrainingRun : IDisposable
     StateDict? _best;
 
     public TrainingRun(TrainingOptions options, ImageClassifier student, ImageTensorDataset train, ImageTensorDataset? validation,
-        ImageClassifier? teacher, Action<EpochMetrics>? onEpoch, Action<string>? log, CancellationToken cancellation)
+        ImageClassifier? teacher, Action<EpochMetrics>? onEpoch, Action<StepProgress>? onStep, Action<string>? log, CancellationToken cancellation)
     {
         _options = options;
         _student = student;
@@ -38,6 +39,7 @@ internal sealed class TrainingRun : IDisposable
         _validation = validation;
         _teacher = teacher;
         _onEpoch = onEpoch;
+        _onStep = onStep;
         _log = log ?? (_ => { });
         _cancellation = cancellation;
         _device = ImageClassifierTrainer.ModelDevice(student);
@@ -162,6 +164,7 @@ internal sealed class TrainingRun : IDisposable
             lossSum += value;
             images += length;
             stepTime.Stop();
+            _onStep?.Invoke(new StepProgress(epoch, step + 1, _stepsPerEpoch, value, lr));
         }
 
         var validation = _validation is null ? null

@@ -5,8 +5,9 @@ using static TorchSharp.torch;
 namespace MLNet.WeightSelection.Tests.Onnx;
 
 /// <summary>
-/// Moves every tensor of a freshly built model away from its initialization (norm weights and layer-scale gammas
-/// around 1, non-zero biases and BatchNorm statistics), so a wrong or skipped tensor changes the output.
+/// Replaces every tensor of a freshly built model with seeded random values (norm weights and layer-scale gammas
+/// around 1, non-zero biases and BatchNorm statistics, weights scaled by fan-in), so a wrong or skipped tensor changes
+/// the output and the test does not depend on the global random state.
 /// </summary>
 internal static class RandomizedModels
 {
@@ -23,8 +24,8 @@ internal static class RandomizedModels
                 t.copy_(randn(t.shape, generator: gen) * 0.1f);
             else
             {
-                float std = t.numel() > 1 ? Math.Max(t.std().item<float>(), 0.02f) : 0.02f;
-                t.add_(randn(t.shape, generator: gen) * (0.5f * std));
+                long fanIn = t.numel() / t.shape[0];
+                t.copy_(randn(t.shape, generator: gen) * (float)Math.Max(1.0 / Math.Sqrt(fanIn), 0.02));
             }
         }
         model.eval();

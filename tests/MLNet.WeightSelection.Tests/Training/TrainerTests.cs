@@ -14,10 +14,16 @@ public class TrainerTests
         using var model = TinyClassifier.Create(4, seed: 3);
         var seen = new List<EpochMetrics>();
         var lines = new List<string>();
-        var result = new ImageClassifierTrainer(TrainingData.FastOptions(epochs: 4)).Train(model, train, validation, onEpoch: seen.Add, log: lines.Add);
+        var steps = new List<StepProgress>();
+        var trainer = new ImageClassifierTrainer(TrainingData.FastOptions(epochs: 4)) { OnStep = steps.Add };
+        var result = trainer.Train(model, train, validation, onEpoch: seen.Add, log: lines.Add);
 
         Assert.Equal(4, result.History.Count);
         Assert.Equal(seen, result.History);
+        Assert.Equal(4 * 8, steps.Count);                  // 128 images in batches of 16
+        Assert.Equal((4, 8, 8), (steps[^1].Epoch, steps[^1].Step, steps[^1].StepsPerEpoch));
+        Assert.Equal(result.History[0].TrainLoss, steps.Take(8).Average(s => s.Loss), 12);
+        Assert.Equal(result.History[^1].LearningRate, steps[^1].LearningRate);
         Assert.Equal(new[] { 1, 2, 3, 4 }, result.History.Select(m => m.Epoch));
         Assert.True(result.History[^1].ValidationAccuracy > 0.9, $"validation accuracy {result.History[^1].ValidationAccuracy}");
         Assert.True(result.History[^1].TrainLoss < result.History[0].TrainLoss);

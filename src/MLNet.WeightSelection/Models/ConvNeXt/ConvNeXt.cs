@@ -48,6 +48,9 @@ public sealed class ConvNeXt : ImageClassifier
     /// <summary>The spec as its family record.</summary>
     public ConvNeXtSpec ConvNeXtSpec => _spec;
 
+    /// <summary>The four stages (<c>stages.S</c>).</summary>
+    public IReadOnlyList<ConvNeXtStage> Stages => stages.ToList();
+
     /// <inheritdoc />
     public override int NumFeatures => _spec.NumFeatures;
 

@@ -27,6 +27,9 @@ public sealed class ConvNeXtStage : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>The stage's blocks (<c>blocks.B</c>).</summary>
+    public IReadOnlyList<ConvNeXtBlock> Blocks => blocks.ToList();
+
     /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {

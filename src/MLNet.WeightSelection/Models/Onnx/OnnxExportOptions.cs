@@ -32,7 +32,7 @@ public sealed class OnnxExportOptions
     /// <summary>Also output the pooled pre-logits features (for linear probing and feature distillation). Default true.</summary>
     public bool IncludeFeatures { get; set; } = true;
 
-    /// <summary>ONNX opset: at least 17 (LayerNormalization). Default 17; from 20 the Gelu operator replaces the erf formula.</summary>
+    /// <summary>ONNX opset, 17 (LayerNormalization) to 21. Default 17; from 20 the Gelu operator replaces the erf formula.</summary>
     public int Opset { get; set; } = 17;
 
     /// <summary>Name of the input: float [N, 3, H, W], raw pixels 0–255. Default "input".</summary>

@@ -4,6 +4,7 @@ using MLNet.WeightSelection.Models.ConvNeXt;
 using MLNet.WeightSelection.Models.ResNet;
 using MLNet.WeightSelection.Models.Vit;
 using Onnx;
+using TorchSharp;
 
 namespace MLNet.WeightSelection.Models.Onnx;
 
@@ -19,6 +20,9 @@ public static class OnnxExporter
 {
     /// <summary>Lowest opset supported: LayerNormalization appeared in opset 17.</summary>
     public const int MinimumOpset = 17;
+
+    /// <summary>Highest opset supported: the newest whose operators this exporter's forms were checked against.</summary>
+    public const int MaximumOpset = 21;
 
     /// <summary>Writes the ONNX model of <paramref name="model"/> to <paramref name="path"/>, atomically (a temporary file, then a rename).</summary>
     /// <exception cref="ArgumentException">Invalid options (opset, image size, names).</exception>
@@ -53,8 +57,8 @@ public static class OnnxExporter
         ArgumentNullException.ThrowIfNull(model);
         options ??= new OnnxExportOptions();
         var spec = model.Spec;
-        if (options.Opset < MinimumOpset)
-            throw new ArgumentException($"ONNX export needs opset {MinimumOpset} or later (LayerNormalization); got {options.Opset}.", nameof(options));
+        if (options.Opset is < MinimumOpset or > MaximumOpset)
+            throw new ArgumentException($"ONNX export writes opsets {MinimumOpset} (LayerNormalization) to {MaximumOpset}; got {options.Opset}.", nameof(options));
         var names = new[] { options.InputName, options.ProbabilitiesName, options.FeaturesName };
         if (names.Any(string.IsNullOrWhiteSpace) || names.Distinct(StringComparer.Ordinal).Count() != names.Length)
             throw new ArgumentException($"Input and output names must be distinct and non-empty; got {string.Join(", ", names.Select(n => $"'{n}'"))}.", nameof(options));
@@ -68,6 +72,7 @@ public static class OnnxExporter
             throw new ArgumentException($"A ViT runs only at its own image size ({spec.ImageSize}); got {(options.DynamicImageSize ? "a dynamic size" : imageSize)}.", nameof(options));
 
         var input = options.Input ?? model.Input;
+        using var scope = torch.NewDisposeScope(); // detached views and transposed copies made while writing initializers
         var g = new OnnxGraphBuilder(spec.Family, options.Opset);
         object height = options.DynamicImageSize ? "height" : imageSize, width = options.DynamicImageSize ? "width" : imageSize;
         var x = g.Input(options.InputName, "batch", (long)spec.InChans, height, width);

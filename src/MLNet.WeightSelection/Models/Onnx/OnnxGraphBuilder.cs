@@ -155,7 +155,7 @@ internal sealed class OnnxGraphBuilder
     {
         var model = new ModelProto
         {
-            IrVersion = 8, // ONNX 1.10+; understood by every ONNX Runtime that supports opset 17
+            IrVersion = IrVersionFor(Opset),
             ProducerName = producer,
             ProducerVersion = typeof(OnnxGraphBuilder).Assembly.GetName().Version?.ToString() ?? "",
             DocString = docString,
@@ -165,6 +165,9 @@ internal sealed class OnnxGraphBuilder
         foreach (var (key, value) in metadata) model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
         return model;
     }
+
+    /// <summary>The IR version of the ONNX release that introduced <paramref name="opset"/> (1.12–1.13: 8, 1.14–1.15: 9, 1.16+: 10).</summary>
+    static long IrVersionFor(int opset) => opset <= 18 ? 8 : opset <= 20 ? 9 : 10;
 
     static ValueInfoProto ValueInfo(string name, object[] dims)
     {

@@ -64,6 +64,10 @@ public sealed class ResNet : ImageClassifier
     /// <summary>The spec as its family record.</summary>
     public ResNetSpec ResNetSpec => _spec;
 
+    /// <summary>The residual blocks of each stage (<c>layer{S+1}.B</c>): <see cref="BasicBlock"/> or <see cref="Bottleneck"/>.</summary>
+    public IReadOnlyList<IReadOnlyList<nn.Module<Tensor, Tensor>>> Stages =>
+        _stages.Select(s => (IReadOnlyList<nn.Module<Tensor, Tensor>>)s.children().Cast<nn.Module<Tensor, Tensor>>().ToList()).ToList();
+
     /// <inheritdoc />
     public override int NumFeatures => _spec.NumFeatures;
 

@@ -47,6 +47,9 @@ public sealed class VisionTransformer : ImageClassifier
     /// <summary>The spec as its family record.</summary>
     public VisionTransformerSpec VitSpec => _spec;
 
+    /// <summary>The transformer blocks (<c>blocks.N</c>).</summary>
+    public IReadOnlyList<Block> Blocks => blocks.ToList();
+
     /// <inheritdoc />
     public override int NumFeatures => _spec.EmbedDim;
 
@@ -119,7 +122,7 @@ public sealed class VisionTransformer : ImageClassifier
     void InitWeights()
     {
         using var _ = no_grad();
-        nn.init.trunc_normal_(pos_embed, 0.0, 0.02, -2.0, 2.0);
+        Init.TruncNormal(pos_embed, 0.0, 0.02, -2.0, 2.0);
         if (cls_token is not null) nn.init.normal_(cls_token, 0.0, 1e-6);
         foreach (var module in modules())
             if (module is Linear linear) Init.TruncNormalLinear(linear);

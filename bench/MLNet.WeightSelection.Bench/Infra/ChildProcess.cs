@@ -1,0 +1,91 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace MLNet.WeightSelection.Bench.Infra;
+
+/// <summary>The outcome of one measured child process.</summary>
+/// <param name="WallSeconds">From start to exit, as the parent saw it (includes runtime start-up).</param>
+/// <param name="SampledPeak">Highest VmRSS / RssAnon / RssFile the parent saw while polling /proc every few ms.</param>
+/// <param name="Result">The child's last line starting with <c>RESULT </c>, parsed as JSON.</param>
+sealed record ChildRun(double WallSeconds, ProcMemory SampledPeak, JsonElement Result);
+
+/// <summary>
+/// Runs a command as a child process and measures it from outside: wall time, and memory polled from
+/// /proc/&lt;pid&gt;/status. The child reports its own VmHWM (the kernel's exact peak) in its RESULT line, because the
+/// /proc entry is gone once it has exited.
+/// </summary>
+static class ChildProcess
+{
+    public const string ResultPrefix = "RESULT ";
+
+    /// <summary>This benchmark's own executable, to run one of its commands as a child.</summary>
+    public static (string File, string[] Prefix) Self()
+    {
+        var path = Environment.ProcessPath ?? throw new InvalidOperationException("Cannot tell this process's executable.");
+        return Path.GetFileNameWithoutExtension(path) == "dotnet"
+            ? (path, new[] { typeof(ChildProcess).Assembly.Location })
+            : (path, Array.Empty<string>());
+    }
+
+    public static ChildRun RunSelf(params string[] args)
+    {
+        var (file, prefix) = Self();
+        return Run(file, prefix.Concat(args).ToArray());
+    }
+
+    public static ChildRun Run(string file, string[] args, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var info = new ProcessStartInfo(file)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Repo.Root,
+        };
+        foreach (var a in args) info.ArgumentList.Add(a);
+        if (environment is not null) foreach (var (k, v) in environment) info.Environment[k] = v;
+
+        string? result = null;
+        var stderr = new List<string>();
+        using var process = new Process { StartInfo = info };
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            if (e.Data.StartsWith(ResultPrefix, StringComparison.Ordinal)) result = e.Data[ResultPrefix.Length..];
+            else Console.Error.WriteLine("    | " + e.Data);
+        };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (stderr) stderr.Add(e.Data); };
+        var clock = Stopwatch.StartNew();
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        long rss = 0, anon = 0, fileBacked = 0, hwm = 0;
+        while (!process.WaitForExit(5))
+        {
+            if (ProcMemory.Read(process.Id) is { } m)
+            {
+                rss = Math.Max(rss, m.VmRss);
+                anon = Math.Max(anon, m.RssAnon);
+                fileBacked = Math.Max(fileBacked, m.RssFile);
+                hwm = Math.Max(hwm, m.VmHwm);
+            }
+        }
+        process.WaitForExit();
+        double seconds = clock.Elapsed.TotalSeconds;
+        if (process.ExitCode != 0 || result is null)
+            throw new InvalidOperationException(
+                $"'{file} {string.Join(' ', args)}' failed (exit code {process.ExitCode}{(result is null ? ", no RESULT line" : "")}):\n{string.Join('\n', stderr.TakeLast(30))}");
+        return new ChildRun(seconds, new ProcMemory(hwm, rss, anon, fileBacked), JsonDocument.Parse(result).RootElement.Clone());
+    }
+
+    /// <summary>Writes the child's RESULT line: its measurements plus its own peak memory from /proc/self/status.</summary>
+    public static void Report(Dictionary<string, object?> values)
+    {
+        var self = ProcMemory.Self();
+        values["vm_hwm_bytes"] = self.VmHwm;
+        values["rss_anon_bytes_at_exit"] = self.RssAnon;
+        values["rss_file_bytes_at_exit"] = self.RssFile;
+        Console.Out.Flush();
+        Console.WriteLine(ResultPrefix + JsonSerializer.Serialize(values));
+    }
+}

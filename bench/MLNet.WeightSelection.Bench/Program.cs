@@ -1,0 +1,34 @@
+using MLNet.WeightSelection.Bench.Infra;
+using MLNet.WeightSelection.Bench.Selection;
+
+namespace MLNet.WeightSelection.Bench;
+
+/// <summary>
+/// Benchmarks and real-data experiments of issue 6 (bench/README.md). Each command writes its figures to
+/// bench/results/NAME.json (+ .md) with the command line, the machine and the load; big files go to bench/out.
+/// </summary>
+static class Program
+{
+    static readonly Dictionary<string, (string Help, Func<Args, string[], int> Run)> Commands = new(StringComparer.Ordinal)
+    {
+        ["selection"] = ("section 1: selection time and peak memory vs the floor and PyTorch [--rounds 3]", SelectionBenchmark.Run),
+        // Children of the benchmarks (measured as separate processes).
+        ["make-teacher"] = ("child: write a random-weight teacher (--model, --out)", (a, _) => SelectionChildren.MakeTeacher(a)),
+        ["read-file"] = ("child: read a file once (--file)", (a, _) => SelectionChildren.ReadFile(a)),
+        ["select"] = ("child: select a student from a teacher (--teacher, --student, --out)", (a, _) => SelectionChildren.Select(a)),
+        ["profile-read"] = ("diagnostic: time one selected read, cold and warm (--teacher)", (a, _) => ReadProfile.Run(a)),
+        ["check-init"] = ("diagnostic: count NaNs written by TorchSharp trunc_normal_", (a, _) => Diagnostics.InitCheck.Run(a)),
+        ["runtime-baseline"] = ("child: start libtorch and exit", (a, _) => SelectionChildren.RuntimeBaseline(a)),
+    };
+
+    static int Main(string[] args)
+    {
+        if (args.Length == 0 || !Commands.TryGetValue(args[0], out var command))
+        {
+            Console.Error.WriteLine("Usage: bench/bench.sh COMMAND [--option value ...]\nCommands:");
+            foreach (var (name, (help, _)) in Commands) Console.Error.WriteLine($"  {name,-18} {help}");
+            return args.Length == 0 || args[0] is "help" or "--help" ? 0 : 2;
+        }
+        return command.Run(new Args(args.Skip(1)), args);
+    }
+}

@@ -1,0 +1,54 @@
+using MLNet.WeightSelection.Cli.Infrastructure;
+using MLNet.WeightSelection.Checkpoints;
+using Spectre.Console;
+
+namespace MLNet.WeightSelection.Cli.Commands;
+
+/// <summary>The work of <c>ws inspect</c>: a summary, then the tensor table.</summary>
+internal static class InspectRunner
+{
+    public static int Run(InspectRequest request, CliContext context)
+    {
+        if (request.Limit < 1) throw new CliException($"--limit must be at least 1; got {request.Limit}.");
+        using var file = WeightFile.Open(request.Checkpoint, "checkpoint");
+        var summary = CheckpointSummary.Of(file.Tensors);
+        var console = context.Out;
+
+        console.Line($"Checkpoint: {file.Path}");
+        console.Line($"Format: {file.Format}, {Format.Bytes(new FileInfo(file.Path).Length)}");
+        console.Line($"Tensors: {summary.Tensors.Count}");
+        console.Line($"Parameters: {Format.Count(summary.Parameters)} ({Format.Short(summary.Parameters)})"
+            + (summary.Buffers > 0 ? $", buffers: {Format.Count(summary.Buffers)}" : ""));
+        console.Line($"Dtypes: {string.Join(", ", summary.DTypes.Select(kv => $"{kv.Key} x{kv.Value}"))}");
+        if (summary.Family is { } family)
+        {
+            console.Line($"Family: {family}");
+            var presets = PresetMatcher.Find(file.Tensors, family);
+            console.Line(presets.Count > 0
+                ? $"Preset: {string.Join("; ", presets)}"
+                : $"Preset: none (no registered {family} preset has exactly these shapes; describe it with a JSON spec)");
+        }
+        else
+        {
+            console.Line("Family: unknown (the keys match none of vit, convnext, resnet in timm's naming)");
+        }
+        if (file.Tensors is SafeTensorsFile { Metadata.Count: > 0 } safetensors)
+            foreach (var (key, value) in safetensors.Metadata) console.Line($"Metadata {key}: {value}");
+        if (file.Input is { } input)
+            console.Line($"Input: {input.Order}, pixels / {input.Scale}, mean [{string.Join(", ", input.Mean)}], std [{string.Join(", ", input.Std)}]");
+        foreach (var note in file.Notes) console.Line($"Note: {note}");
+        console.Line();
+
+        var table = Tables.Create("#", "name", "shape", "dtype", "elements").RightAligned(0, 4);
+        int shown = request.All ? summary.Tensors.Count : Math.Min(request.Limit, summary.Tensors.Count);
+        for (int i = 0; i < shown; i++)
+        {
+            var t = summary.Tensors[i];
+            table.AddTextRow((i + 1).ToString(), t.Name, Format.Shape(t.Shape), CheckpointSummary.DTypeName(t.DType), Format.Count(t.ElementCount));
+        }
+        console.Write(table);
+        if (shown < summary.Tensors.Count)
+            console.Line($"... {summary.Tensors.Count - shown} more tensors; --all lists every one.");
+        return ExitCodes.Success;
+    }
+}

@@ -1,0 +1,212 @@
+using System.Buffers.Binary;
+using CsCheck;
+using MLNet.WeightSelection.Checkpoints;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace MLNet.WeightSelection.Tests.Checkpoints;
+
+/// <summary>Truncated, corrupt and hostile files give an <see cref="InvalidDataException"/> naming the file and the problem.</summary>
+public class SafeTensorsValidationTests : IDisposable
+{
+    readonly string _folder = TestPaths.NewTempDirectory();
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    const string ValidHeader = """{"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}}""";
+    static readonly byte[] SixteenBytes = new byte[16];
+
+    InvalidDataException OpenFails(string name, byte[] content)
+    {
+        string path = Path.Combine(_folder, $"{name}.safetensors");
+        File.WriteAllBytes(path, content);
+        var ex = Assert.Throws<InvalidDataException>(() => SafeTensorsFile.Open(path).Dispose());
+        Assert.Contains(path, ex.Message);
+        return ex;
+    }
+
+    public static TheoryData<string, string, string> BadHeaders => new()
+    {
+        { "invalid-json", """{"w": {"dtype": "F32", """, "not valid JSON" },
+        { "array-root", "[1, 2, 3]", "not an object" },
+        { "entry-not-object", """{"w": 3}""", "tensor 'w' is a JSON Number" },
+        { "missing-dtype", """{"w":{"shape":[2,2],"data_offsets":[0,16]}}""", "tensor 'w' has no dtype" },
+        { "unknown-dtype", """{"w":{"dtype":"Q7","shape":[2,2],"data_offsets":[0,16]}}""", "tensor 'w' has unknown or unsupported dtype 'Q7'" },
+        { "fp8-dtype", """{"w":{"dtype":"F8_E4M3","shape":[16],"data_offsets":[0,16]}}""", "unsupported dtype 'F8_E4M3'" },
+        { "missing-shape", """{"w":{"dtype":"F32","data_offsets":[0,16]}}""", "tensor 'w' has no shape" },
+        { "negative-dim", """{"w":{"dtype":"F32","shape":[-2,-2],"data_offsets":[0,16]}}""", "tensor 'w' has a negative dimension -2" },
+        { "fractional-dim", """{"w":{"dtype":"F32","shape":[2.5,2],"data_offsets":[0,16]}}""", "not an integer" },
+        { "missing-offsets", """{"w":{"dtype":"F32","shape":[2,2]}}""", "tensor 'w' has no data_offsets" },
+        { "three-offsets", """{"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,8,16]}}""", "tensor 'w' has no data_offsets pair" },
+        { "negative-offset", """{"w":{"dtype":"F32","shape":[2,2],"data_offsets":[-16,0]}}""", "not a non-negative integer" },
+        { "offsets-outside", """{"w":{"dtype":"F32","shape":[2,2],"data_offsets":[4096,4112]}}""", "beyond the 16-byte data section" },
+        { "begin-after-end", """{"w":{"dtype":"F32","shape":[2,2],"data_offsets":[16,0]}}""", "begin after end" },
+        { "size-mismatch", """{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}}""", "needs 12 bytes, but its data_offsets [0, 16] span 16" },
+        { "dtype-mismatch", """{"w":{"dtype":"F64","shape":[2,2],"data_offsets":[0,16]}}""", "needs 32 bytes" },
+        { "overflowing-shape", """{"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,16]}}""", "overflows" },
+        { "overlap", """{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[3],"data_offsets":[4,16]}}""", "'a' [0, 8] and 'b' [4, 16] overlap" },
+        { "duplicate-key", """{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"w":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}""", "lists 'w' twice" },
+        { "metadata-not-strings", """{"__metadata__":{"epoch":3},"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}}""", "metadata 'epoch'" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadHeaders))]
+    public void BadHeadersAreRejected(string name, string header, string problem)
+    {
+        var ex = OpenFails(name, TestFiles.RawSafeTensors(header, SixteenBytes));
+        Assert.Contains(problem, ex.Message);
+    }
+
+    [Fact]
+    public void HeaderThatIsNotUtf8()
+    {
+        var content = TestFiles.RawSafeTensors("{\"w\":{}}", SixteenBytes);
+        content[10] = 0xFF; // inside the key
+        Assert.Contains("not valid UTF-8", OpenFails("not-utf8", content).Message);
+    }
+
+    [Fact]
+    public void FileShorterThanTheLengthField()
+    {
+        var ex = OpenFails("short", new byte[] { 1, 2, 3, 4, 5 });
+        Assert.Contains("shorter than the 8-byte header length", ex.Message);
+    }
+
+    [Fact]
+    public void EmptyFile() => Assert.Contains("is 0 bytes", OpenFails("empty", Array.Empty<byte>()).Message);
+
+    [Theory]
+    [InlineData(0UL)]
+    [InlineData(1UL)]
+    public void HeaderLengthTooSmall(ulong length)
+    {
+        var ex = OpenFails($"len{length}", TestFiles.RawSafeTensors(ValidHeader, SixteenBytes, length));
+        Assert.Contains($"header length is {length}", ex.Message);
+    }
+
+    [Fact]
+    public void HeaderLengthBeyondTheFile()
+    {
+        var content = TestFiles.RawSafeTensors(ValidHeader, SixteenBytes, (ulong)(ValidHeader.Length + 17));
+        Assert.Contains("exceeds the", OpenFails("beyond", content).Message);
+    }
+
+    [Fact]
+    public void HugeHeaderLengthIsRejectedWithoutAllocating()
+    {
+        var content = TestFiles.RawSafeTensors(ValidHeader, SixteenBytes, 1UL << 62);
+        string path = Path.Combine(_folder, "huge.safetensors");
+        File.WriteAllBytes(path, content);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var ex = Assert.Throws<InvalidDataException>(() => SafeTensorsFile.Open(path));
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Contains("4611686018427387904", ex.Message);
+        Assert.True(allocated < 1 << 20, $"allocated {allocated} bytes");
+    }
+
+    [Fact]
+    public void HeaderLengthAboveTheCapIsRejectedEvenWhenTheFileIsThatLarge()
+    {
+        // A sparse file: 120 MB long without using the disk space.
+        string path = Path.Combine(_folder, "cap.safetensors");
+        using (var stream = File.Create(path))
+        {
+            var prefix = new byte[8];
+            BinaryPrimitives.WriteUInt64LittleEndian(prefix, 110_000_000);
+            stream.Write(prefix);
+            stream.SetLength(120_000_000);
+        }
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var ex = Assert.Throws<InvalidDataException>(() => SafeTensorsFile.Open(path));
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1 << 20);
+        Assert.Contains("exceeds the limit", ex.Message);
+        Assert.Contains(path, ex.Message);
+    }
+
+    [Fact]
+    public void TruncatedDataSection()
+    {
+        var content = TestFiles.RawSafeTensors(ValidHeader, SixteenBytes);
+        var ex = OpenFails("truncated", content[..^5]);
+        Assert.Contains("tensor 'w'", ex.Message);
+        Assert.Contains("beyond the 11-byte data section", ex.Message);
+    }
+
+    [Fact]
+    public void MissingFileNamesThePath()
+    {
+        string path = Path.Combine(_folder, "absent.safetensors");
+        var ex = Assert.Throws<FileNotFoundException>(() => SafeTensorsFile.Open(path));
+        Assert.Contains(path, ex.Message);
+    }
+
+    [Fact]
+    public void AMinimalValidFileOpens()
+    {
+        string path = Path.Combine(_folder, "ok.safetensors");
+        var data = new byte[16];
+        BitConverter.GetBytes(1.5f).CopyTo(data, 4);
+        File.WriteAllBytes(path, TestFiles.RawSafeTensors(ValidHeader + "   ", data));
+        using var file = SafeTensorsFile.Open(path);
+        using var w = file.Read("w");
+        Assert.Equal(new double[] { 0, 1.5, 0, 0 }, TestFiles.Values(w));
+        Assert.Empty(file.Metadata);
+        var missing = Assert.Throws<KeyNotFoundException>(() => file.Read("v"));
+        Assert.Contains("'v'", missing.Message);
+        Assert.Contains(path, missing.Message);
+    }
+
+    [Fact]
+    public void RandomCorruptionsEitherLoadOrThrowInvalidData()
+    {
+        string validPath = Path.Combine(_folder, "valid.safetensors");
+        using (var a = arange(24, ScalarType.Float32).reshape(2, 3, 4))
+        using (var b = tensor(new[] { 1L, -2L, 3L }))
+        using (var c = arange(6, ScalarType.Float32).to_type(ScalarType.BFloat16))
+        using (var d = tensor(new[] { true, false }))
+            SafeTensorsWriter.Save(validPath, new Dictionary<string, Tensor> { ["a"] = a, ["b"] = b, ["c"] = c, ["d"] = d },
+                new Dictionary<string, string> { ["format"] = "pt" });
+        byte[] valid = File.ReadAllBytes(validPath);
+        int headerEnd = 8 + (int)BinaryPrimitives.ReadUInt64LittleEndian(valid);
+
+        // Most changes land in the length field and the header, where parsing can go wrong.
+        var position = Gen.Frequency((3, Gen.Int[0, headerEnd - 1]), (1, Gen.Int[0, valid.Length - 1]));
+        var edit = Gen.Select(position, Gen.Byte);
+        var corruption = Gen.Select(edit.Array[1, 6], Gen.Int[0, valid.Length].Nullable(0.5));
+        int loaded = 0, rejected = 0;
+        corruption.Sample((edits, truncateAt) =>
+        {
+            var bytes = (byte[])valid.Clone();
+            foreach (var (at, value) in edits) bytes[at] = value;
+            if (truncateAt is { } n) bytes = bytes[..n];
+            string path = Path.Combine(_folder, $"corrupt-{Guid.NewGuid():N}.safetensors");
+            File.WriteAllBytes(path, bytes);
+            try
+            {
+                using var file = SafeTensorsFile.Open(path);
+                foreach (var key in file.Keys)
+                {
+                    using var t = file.Read(key, ScalarType.Float32);
+                    var info = file.GetInfo(key);
+                    if (info.Shape.Length > 0 && info.Shape[0] > 0)
+                    {
+                        var indices = new long[]?[info.Shape.Length];
+                        indices[0] = new[] { info.Shape[0] - 1, 0 };
+                        using var s = file.ReadSelected(key, indices);
+                    }
+                }
+                Interlocked.Increment(ref loaded);
+            }
+            catch (InvalidDataException e)
+            {
+                Assert.Contains(path, e.Message);
+                Interlocked.Increment(ref rejected);
+            }
+            finally
+            {
+                File.Delete(path);
+            }
+        }, iter: 400, threads: 1);
+        Assert.True(rejected > 0 && loaded > 0, $"loaded {loaded}, rejected {rejected}");
+    }
+}
