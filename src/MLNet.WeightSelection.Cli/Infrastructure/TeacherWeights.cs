@@ -13,11 +13,10 @@ internal sealed class TeacherWeights : IDisposable
 {
     readonly IDisposable? _loaded;
 
-    TeacherWeights(ITensorSource tensors, string family, ModelSpec? spec, bool filtered, IDisposable? loaded)
+    TeacherWeights(ITensorSource tensors, string family, bool filtered, IDisposable? loaded)
     {
         Tensors = tensors;
         Family = family;
-        Spec = spec;
         Filtered = filtered;
         _loaded = loaded;
     }
@@ -27,9 +26,6 @@ internal sealed class TeacherWeights : IDisposable
 
     /// <summary>The teacher's family.</summary>
     public string Family { get; }
-
-    /// <summary>The teacher's spec (with its checkpoint's number of classes), when one was given.</summary>
-    public ModelSpec? Spec { get; }
 
     /// <summary>True when the checkpoint went through the family's checkpoint filter.</summary>
     public bool Filtered { get; }
@@ -42,7 +38,7 @@ internal sealed class TeacherWeights : IDisposable
             if (detected is null)
                 throw new CliException($"Cannot tell the teacher's family from the keys of '{file.Path}' (no vit, convnext or resnet keys in timm's naming); "
                     + $"give {specOption} so the checkpoint can be loaded through the family's checkpoint filter.");
-            return new TeacherWeights(file.Tensors, detected, null, false, null);
+            return new TeacherWeights(file.Tensors, detected, false, null);
         }
 
         if (detected == spec.Family)
@@ -52,7 +48,7 @@ internal sealed class TeacherWeights : IDisposable
             var mismatches = SpecShapes.Mismatches(spec, SpecShapes.Of(file.Tensors));
             if (mismatches.Count > 0)
                 throw new CliException($"The teacher '{file.Path}' does not fit {specOption}: {string.Join("; ", mismatches)}.");
-            return new TeacherWeights(file.Tensors, spec.Family, spec, false, null);
+            return new TeacherWeights(file.Tensors, spec.Family, false, null);
         }
 
         if (detected is not null)
@@ -70,7 +66,7 @@ internal sealed class TeacherWeights : IDisposable
         // Strict: every key of the spec's model must come from the checkpoint; the exception lists what does not fit.
         model.LoadStateDict(file.Tensors, strict: true);
         var state = StateDict.FromModule(model, $"{file.Path} (loaded as {spec.Family} through its checkpoint filter)");
-        return new TeacherWeights(state, spec.Family, sized, true, state);
+        return new TeacherWeights(state, spec.Family, true, state);
     }
 
     static string WithoutModulePrefix(string key)
