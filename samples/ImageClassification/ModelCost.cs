@@ -48,8 +48,9 @@ public sealed record ModelCost(long Parameters, double MegaFlops)
         }
         try
         {
-            using (no_grad())
-                model.call(zeros(1, spec.InChans, spec.ImageSize, spec.ImageSize));
+            // With gradients enabled (as in training) libtorch does not probe NNPACK, which prints a warning per
+            // convolution on CPUs it does not support.
+            model.call(zeros(1, spec.InChans, spec.ImageSize, spec.ImageSize));
         }
         finally
         {
