@@ -55,10 +55,13 @@ public sealed class ImageClassifierTrainer
         if (teacher is not null && Options.Distillation is null)
             log?.Invoke("A teacher was given without TrainingOptions.Distillation; it is not used during training.");
 
-        int previousThreads = get_num_threads();
+        // libtorch's set_num_threads also clears oneDNN's primitive cache, which corrupts convolutions running on
+        // other threads at that moment: change the count only when it really differs.
+        int previousThreads = get_num_threads(), threads = Options.Threads ?? Environment.ProcessorCount;
+        bool changeThreads = threads != previousThreads;
         bool studentWasTraining = student.training;
         bool teacherWasTraining = teacher?.training ?? false;
-        set_num_threads(Options.Threads ?? Environment.ProcessorCount);
+        if (changeThreads) set_num_threads(threads);
         try
         {
             if (ModelDevice(student).type == DeviceType.CPU) ConvolutionBackwardGuard.EnsureCorrect(log ?? (_ => { }));
@@ -67,7 +70,7 @@ public sealed class ImageClassifierTrainer
         }
         finally
         {
-            set_num_threads(previousThreads);
+            if (changeThreads) set_num_threads(previousThreads);
             student.train(studentWasTraining);
             teacher?.train(teacherWasTraining);
         }
