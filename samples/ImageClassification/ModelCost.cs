@@ -48,9 +48,10 @@ public sealed record ModelCost(long Parameters, double MegaFlops)
         }
         try
         {
-            // With gradients enabled (as in training) libtorch does not probe NNPACK, which prints a warning per
-            // convolution on CPUs it does not support.
-            model.call(zeros(1, spec.InChans, spec.ImageSize, spec.ImageSize));
+            // A batch of 16, counted per image: with smaller batches libtorch's CPU convolution probes NNPACK and prints a
+            // warning per layer on CPUs NNPACK does not support.
+            using (no_grad())
+                model.call(zeros(16, spec.InChans, spec.ImageSize, spec.ImageSize));
         }
         finally
         {
