@@ -1,6 +1,7 @@
 using System.Text.Json;
 using MLNet.WeightSelection.Models;
 using MLNet.WeightSelection.Selection;
+using MLNet.WeightSelection.Training;
 
 namespace MLNet.WeightSelection.Cli.Infrastructure;
 
@@ -16,7 +17,7 @@ internal static class ErrorReport
     public static bool IsExpected(Exception e) => e is CliException or FileNotFoundException or DirectoryNotFoundException
         or InvalidDataException or JsonException or WeightSelectionException or StateDictLoadException
         or KeyNotFoundException or ArgumentException or NotSupportedException or UnauthorizedAccessException
-        or IOException or InvalidOperationException or FormatException;
+        or IOException or InvalidOperationException or FormatException or TrainingDivergedException;
 
     public static int ExitCode(Exception e) => e switch
     {

@@ -22,6 +22,15 @@ public sealed class ImageBytesDecoder : CustomMappingFactory<ImageBytesDecoder.E
     /// <summary>The output column holding the decoded image.</summary>
     public const string OutputColumn = "WeightSelection.DecodedImage";
 
+    /// <summary>Creates the factory (ML.NET does when it loads a model using the mapping).</summary>
+    public ImageBytesDecoder() => EnsureImageTypeRegistered();
+
+    /// <summary>
+    /// Lets a plain <see cref="MLImage"/> member stand for an image of any size. ML.NET's own <c>[ImageType]</c>
+    /// attribute without a size registers a 0×0 type and throws, so the pairing is registered here (once; repeats are no-ops).
+    /// </summary>
+    public static void EnsureImageTypeRegistered() => DataViewTypeManager.Register(new ImageDataViewType(), typeof(MLImage));
+
     /// <summary>Decodes one row. The previous row's image is released first: ML.NET reuses the output object per cursor.</summary>
     public static void Decode(Encoded input, Decoded output)
     {
@@ -55,7 +64,6 @@ public sealed class ImageBytesDecoder : CustomMappingFactory<ImageBytesDecoder.E
     {
         /// <summary>The decoded image (any size; resized downstream).</summary>
         [ColumnName(OutputColumn)]
-        [ImageType]
         public MLImage? Image { get; set; }
     }
 }

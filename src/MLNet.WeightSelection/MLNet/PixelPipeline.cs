@@ -28,6 +28,7 @@ internal static class PixelPipeline
                 return (ResizeAndExtract(ml, image.Name, imageSize), new[] { ResizedColumn, PixelsColumn });
 
             case ImageColumnKind.EncodedBytes:
+                ImageBytesDecoder.EnsureImageTypeRegistered();
                 var decode = ml.Transforms.CopyColumns(ImageBytesDecoder.InputColumn, image.Name)
                     .Append(ml.Transforms.CustomMapping<ImageBytesDecoder.Encoded, ImageBytesDecoder.Decoded>(ImageBytesDecoder.Decode, ImageBytesDecoder.ContractName))
                     .Append(ResizeAndExtract(ml, ImageBytesDecoder.OutputColumn, imageSize));

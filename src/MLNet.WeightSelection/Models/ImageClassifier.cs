@@ -12,7 +12,7 @@ namespace MLNet.WeightSelection.Models;
 public abstract class ImageClassifier : nn.Module<Tensor, Tensor>
 {
     /// <summary>Creates the module; derived classes call <c>RegisterComponents()</c> once their fields are set.</summary>
-    protected ImageClassifier(string name) : base(name) => OneDnnIsaGuard.Apply();
+    protected ImageClassifier(string name) : base(name) { }
 
     /// <summary>The configuration this model was built from.</summary>
     public abstract ModelSpec Spec { get; }

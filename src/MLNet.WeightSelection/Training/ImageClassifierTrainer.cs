@@ -49,21 +49,28 @@ public sealed class ImageClassifierTrainer
         ArgumentNullException.ThrowIfNull(train);
         Options.Validate();
         CheckCompatible(student, train, validation, teacher);
+        Probe(student, "student", train.ImageSize, features: Options.Distillation is FeatureDistillation);
+        if (teacher is not null && Options.Distillation is not null)
+            Probe(teacher, "teacher", train.ImageSize, features: Options.Distillation is FeatureDistillation);
         if (teacher is not null && Options.Distillation is null)
             log?.Invoke("A teacher was given without TrainingOptions.Distillation; it is not used during training.");
 
-        int previousThreads = get_num_threads();
+        // libtorch's set_num_threads also clears oneDNN's primitive cache, which corrupts convolutions running on
+        // other threads at that moment: change the count only when it really differs.
+        int previousThreads = get_num_threads(), threads = Options.Threads ?? Environment.ProcessorCount;
+        bool changeThreads = threads != previousThreads;
         bool studentWasTraining = student.training;
         bool teacherWasTraining = teacher?.training ?? false;
-        set_num_threads(Options.Threads ?? Environment.ProcessorCount);
+        if (changeThreads) set_num_threads(threads);
         try
         {
+            if (ModelDevice(student).type == DeviceType.CPU) ConvolutionBackwardGuard.EnsureCorrect(log ?? (_ => { }));
             using var run = new TrainingRun(Options, student, train, validation, Options.Distillation is null ? null : teacher, onEpoch, OnStep, log, cancellationToken);
             return run.Run();
         }
         finally
         {
-            set_num_threads(previousThreads);
+            if (changeThreads) set_num_threads(previousThreads);
             student.train(studentWasTraining);
             teacher?.train(teacherWasTraining);
         }
@@ -98,6 +105,39 @@ public sealed class ImageClassifierTrainer
             default:
                 throw new ArgumentException($"Unknown distillation kind {Options.Distillation.GetType().Name}.");
         }
+    }
+
+    /// <summary>
+    /// Runs two blank images through <paramref name="model"/> (eval mode, no_grad) so that a model that cannot take
+    /// this image size, or whose outputs do not match its declared widths, fails with a clear message before training.
+    /// </summary>
+    static void Probe(ImageClassifier model, string role, int imageSize, bool features)
+    {
+        bool wasTraining = model.training;
+        model.eval();
+        long[] shape;
+        long[] expected = features ? new long[] { 2, model.NumFeatures } : new long[] { 2, model.NumClasses };
+        try
+        {
+            using var _ = no_grad();
+            using var scope = NewDisposeScope();
+            var input = InputNormalization.Apply(zeros(new long[] { 2, 3, imageSize, imageSize }, ScalarType.Byte, ModelDevice(model)), model.Input);
+            shape = (features ? model.ForwardPreLogits(input) : model.forward(input)).shape;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // libtorch appends its C++ stack trace to the message; the first line says what is wrong.
+            string reason = e.Message.Split('\n', 2)[0].Trim();
+            throw new ArgumentException($"The {role} ({model.Spec.Family}) cannot take {imageSize}×{imageSize} images: {reason}", role == "student" ? "student" : "teacher", e);
+        }
+        finally
+        {
+            model.train(wasTraining);
+        }
+        if (!shape.SequenceEqual(expected))
+            throw new ArgumentException(
+                $"The {role} ({model.Spec.Family}) gives {(features ? "pooled features" : "logits")} of shape [{string.Join(", ", shape)}] for 2 images, but declares [{string.Join(", ", expected)}].",
+                role == "student" ? "student" : "teacher");
     }
 
     /// <summary>

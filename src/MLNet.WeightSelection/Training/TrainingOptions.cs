@@ -11,7 +11,7 @@ public sealed class TrainingOptions
     /// <summary>Passes over the training set. Default: 10.</summary>
     public int Epochs { get; set; } = 10;
 
-    /// <summary>Images per optimizer step. Default: 64.</summary>
+    /// <summary>Images per optimizer step; every image is used once per epoch, except that a last batch of a single image is dropped (BatchNorm needs two). Default: 64.</summary>
     public int BatchSize { get; set; } = 64;
 
     /// <summary>Peak learning rate of AdamW, reached at the end of warmup. Default: 1e-3.</summary>

@@ -1,5 +1,6 @@
 using MLNet.WeightSelection.Checkpoints;
 using MLNet.WeightSelection.Models;
+using MLNet.WeightSelection.Tests.Onnx;
 using Xunit;
 
 namespace MLNet.WeightSelection.Tests.Cli;
@@ -50,6 +51,22 @@ public class InspectCommandTests
         Assert.Contains("Family: resnet", run.Out);
         Assert.Contains("Preset: resnet10 (num_classes 7)", run.Out);
         Assert.Contains("more tensors", run.Out);
+    }
+
+    [Fact]
+    public void InspectImportsMlNetsOnnxResNet18UnderTimmsNames()
+    {
+        var run = Ws.Run("inspect", Resnet18Files.Model, "--all");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("Format: ONNX (imported)", run.Out);
+        Assert.Contains("Family: resnet", run.Out);
+        // CNTK's "ResNet-18" has three blocks in its last stage ([2, 2, 2, 3]), so timm's resnet18 does not match it.
+        Assert.Contains("Preset: none", run.Out);
+        Assert.Contains("layer4.2.conv2.weight", run.Out);
+        Assert.Contains("Input: Bgr", run.Out);
+        Assert.Contains("Note: No classifier", run.Out);
+        Assert.Contains("conv1.weight", run.Out);
     }
 
     [Fact]

@@ -36,6 +36,9 @@ internal static class SelectRunner
         if (teacher.Family != studentSpec.Family)
             throw new CliException($"The teacher '{file.Path}' is a {teacher.Family} but the student spec a {studentSpec.Family}; weight selection needs one family.");
 
+        // A student inherits its teacher's input convention: its selected stem filters and norms only fit that input.
+        if ((file.Input ?? teacherSpec?.Input) is { } inherited) studentSpec = studentSpec with { Input = inherited };
+
         using var selection = Select(teacher.Tensors, studentSpec, options, request.Seed, context);
         var report = selection.Report;
         var kept = report.Rows.Where(r => r.TeacherKey is null).Select(r => r.StudentKey).ToList();
@@ -55,6 +58,9 @@ internal static class SelectRunner
             context.Out.WriteLine(request.WithClassifier
                 ? $"The classifier ({string.Join(", ", kept)}) holds the student's own initialization (seed {request.Seed}); load with strict=True."
                 : $"The classifier ({string.Join(", ", kept)}) is left out: load with model.load_state_dict(state, strict=False), or pass --with-classifier.");
+        var input = studentSpec.Input;
+        context.Out.WriteLine($"Input convention (in the file's mlnet_ws.student_spec): {input.Order}, pixels / {input.Scale}, "
+            + $"mean [{string.Join(", ", input.Mean)}], std [{string.Join(", ", input.Std)}].");
         if (reportPath is not null) context.Out.WriteLine($"Wrote the report to {reportPath}.");
         return ExitCodes.Success;
     }

@@ -20,7 +20,8 @@ internal sealed record TrainRequest(
     double TestFraction,
     string Layers,
     string Elements,
-    int? Threads);
+    int? Threads,
+    bool NoAugmentation);
 
 /// <summary><c>ws train</c>: parsing only; <see cref="TrainRunner"/> does the work.</summary>
 internal static class TrainCommand
@@ -75,19 +76,24 @@ internal static class TrainCommand
         var elements = new Option<string>("--elements") { Description = "Element selection (see ws select).", DefaultValueFactory = _ => "uniform" };
         elements.AcceptOnlyFromAmong(SelectCommand.ElementMethods);
         var threads = new Option<int?>("--threads") { Description = "Cap on TorchSharp's threads. Default: every core." };
+        var noAugmentation = new Option<bool>("--no-augmentation")
+        {
+            Description = "Train on the images as they are: no random resized crop, flip, mixup, cutmix or erasing (default: the paper's recipe).",
+        };
 
         var command = new Command("train",
             "Train a student on an image folder in ML.NET: weight selection from the teacher (or random init), optional distillation, "
             + "a progress bar per epoch; writes model.zip, student.onnx and student.safetensors, and evaluates on the test split.")
         {
             data, teacher, teacherArch, student, output, epochs, imageSize, distill, init, batchSize, learningRate, seed, testFraction,
-            layers, elements, threads,
+            layers, elements, threads, noAugmentation,
         };
         command.SetAction(parse => TrainRunner.Run(new TrainRequest(
             parse.GetRequiredValue(data), parse.GetValue(teacher), parse.GetValue(teacherArch), parse.GetRequiredValue(student),
             parse.GetRequiredValue(output), parse.GetValue(epochs), parse.GetValue(imageSize), parse.GetValue(distill)!,
             parse.GetValue(init)!, parse.GetValue(batchSize), parse.GetValue(learningRate), parse.GetValue(seed),
-            parse.GetValue(testFraction), parse.GetValue(layers)!, parse.GetValue(elements)!, parse.GetValue(threads)), context));
+            parse.GetValue(testFraction), parse.GetValue(layers)!, parse.GetValue(elements)!, parse.GetValue(threads),
+            parse.GetValue(noAugmentation)), context));
         return command;
     }
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Transforms;
 using MLNet.WeightSelection.Checkpoints;
+using MLNet.WeightSelection.Checkpoints.Onnx;
 using MLNet.WeightSelection.Cli.Infrastructure;
 using MLNet.WeightSelection.Models;
 using MLNet.WeightSelection.Training;
@@ -21,7 +22,7 @@ internal static class TrainRunner
         Check(request);
         var studentSpec = Specs.Resolve(request.Student, "--student");
         bool select = request.Init == "selection";
-        var teacher = TeacherFor(request, studentSpec, needed: select || request.Distill != "none");
+        var (teacher, teacherInput) = TeacherFor(request, studentSpec, needed: select || request.Distill != "none");
         string outFolder = Path.GetFullPath(request.Out);
         if (File.Exists(outFolder)) throw new CliException($"--out: '{outFolder}' is a file; give a folder.");
 
@@ -54,6 +55,7 @@ internal static class TrainRunner
             Epochs = request.Epochs,
             BatchSize = request.BatchSize,
             LearningRate = request.LearningRate,
+            Augmentation = request.NoAugmentation ? AugmentationOptions.None : AugmentationOptions.Default,
             Distillation = request.Distill switch
             {
                 "logits" => DistillationOptions.Logits(),
@@ -78,7 +80,8 @@ internal static class TrainRunner
             outputs.Add(modelZip, temp => ml.Model.Save(model, trainView.Schema, temp));
             outputs.Add(onnx, temp => fitted.ExportOnnx(temp));
             outputs.Add(weights, temp => fitted.SaveStudentSafetensors(temp));
-            outputs.Add(specJson, temp => File.WriteAllText(temp, fitted.StudentSpec.ToJson()));
+            // The student was trained on its teacher's input convention; the spec says so, for export-onnx and PyTorch users.
+            outputs.Add(specJson, temp => File.WriteAllText(temp, (fitted.StudentSpec with { Input = teacherInput ?? fitted.StudentSpec.Input }).ToJson()));
             if (fitted.SelectionReport is { } report) outputs.Add(reportJson, temp => File.WriteAllText(temp, report.ToJson()));
             outputs.Commit();
         }
@@ -99,7 +102,8 @@ internal static class TrainRunner
         if (r.Threads is < 1) throw new CliException($"--threads must be at least 1; got {r.Threads}.");
     }
 
-    static Teacher? TeacherFor(TrainRequest request, ModelSpec studentSpec, bool needed)
+    /// <summary>The teacher, and the input convention the student inherits from it.</summary>
+    static (Teacher?, InputConvention?) TeacherFor(TrainRequest request, ModelSpec studentSpec, bool needed)
     {
         if (request.Teacher is null)
         {
@@ -107,7 +111,7 @@ internal static class TrainRunner
                 throw new CliException(request.Init == "selection"
                     ? "--teacher is required for weight selection (or pass --init random for the random-init baseline)."
                     : "--teacher is required for distillation.");
-            return null;
+            return (null, null);
         }
         string path = Path.GetFullPath(request.Teacher);
         if (!File.Exists(path)) throw new CliException($"--teacher: no file at '{path}'.");
@@ -115,14 +119,15 @@ internal static class TrainRunner
         {
             if (studentSpec.Family != "resnet")
                 throw new CliException($"--teacher: an ONNX teacher is imported as a ResNet, but the student is a {studentSpec.Family}.");
-            return Teacher.FromOnnx(path);
+            using var import = OnnxResNetImporter.Import(path);
+            return (Teacher.FromOnnx(path), import.Input);
         }
         if (request.TeacherArch is null)
             throw new CliException("--teacher-arch is required with a checkpoint teacher (a preset name, a .json file or inline JSON).");
         var teacherSpec = Specs.Resolve(request.TeacherArch, "--teacher-arch");
         if (teacherSpec.Family != studentSpec.Family)
             throw new CliException($"The teacher is a {teacherSpec.Family} but the student a {studentSpec.Family}; weight selection needs one family.");
-        return Teacher.FromFile(path, teacherSpec);
+        return (Teacher.FromFile(path, teacherSpec), teacherSpec.Input);
     }
 
     static void WriteSummary(IAnsiConsole console, TrainRequest request, WeightSelectionTransformer fitted, EvaluationResult evaluation,
