@@ -12,6 +12,11 @@ static class Program
     static readonly Dictionary<string, (string Help, Func<Args, string[], int> Run)> Commands = new(StringComparer.Ordinal)
     {
         ["selection"] = ("section 1: selection time and peak memory vs the floor and PyTorch [--rounds 3]", SelectionBenchmark.Run),
+        ["throughput"] = ("section 2: training images/s vs PyTorch and the GEMM rate, data share [--rounds 3 --threads 2]", Throughput.ThroughputBenchmark.Run),
+        ["inference"] = ("section 3: latency and throughput: student via ML.NET/ONNX Runtime/TorchSharp vs featurizer [--rounds 3]", Inference.InferenceBenchmark.Run),
+        ["fmnist-resnet"] = ("section 4: half-width ResNet on Fashion-MNIST subsets: weight selection vs random vs featurizer [--sizes 1000,5000 --seeds 1,2]", Accuracy.ResNetExperiment.Run),
+        ["vit-pretrain"] = ("section 4: pretrain the ViT teacher on classes 0-4, resumable [--embed 192 --epochs 30]", Accuracy.VitPretrain.Run),
+        ["vit-transfer"] = ("section 4: ViT students on classes 5-9, weight selection vs random, curves, probe [--teacher-embed 192 --probe]", Accuracy.VitTransfer.Run),
         // Children of the benchmarks (measured as separate processes).
         ["make-teacher"] = ("child: write a random-weight teacher (--model, --out)", (a, _) => SelectionChildren.MakeTeacher(a)),
         ["read-file"] = ("child: read a file once (--file)", (a, _) => SelectionChildren.ReadFile(a)),

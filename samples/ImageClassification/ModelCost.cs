@@ -48,8 +48,10 @@ public sealed record ModelCost(long Parameters, double MegaFlops)
         }
         try
         {
+            // A batch of 16, counted per image: with smaller batches libtorch's CPU convolution probes NNPACK and prints a
+            // warning per layer on CPUs NNPACK does not support.
             using (no_grad())
-                model.call(zeros(1, spec.InChans, spec.ImageSize, spec.ImageSize));
+                model.call(zeros(16, spec.InChans, spec.ImageSize, spec.ImageSize));
         }
         finally
         {

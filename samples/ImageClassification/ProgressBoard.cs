@@ -43,7 +43,7 @@ public sealed class ProgressBoard
         _console.Progress()
             .AutoClear(false)
             .HideCompleted(false)
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn { Width = 24 },
                 new ElapsedTimeColumn(), new SpinnerColumn())
             .Start(context =>
             {

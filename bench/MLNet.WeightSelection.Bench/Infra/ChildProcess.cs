@@ -78,6 +78,24 @@ static class ChildProcess
         return new ChildRun(seconds, new ProcMemory(hwm, rss, anon, fileBacked), JsonDocument.Parse(result).RootElement.Clone());
     }
 
+    /// <summary>Runs a command that prints one JSON object per line (bench/python/train_throughput.py) and returns them.</summary>
+    public static List<JsonElement> RunJsonLines(string file, string[] args, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = Repo.Root };
+        foreach (var a in args) info.ArgumentList.Add(a);
+        if (environment is not null) foreach (var (k, v) in environment) info.Environment[k] = v;
+        using var process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {file}.");
+        var stderr = process.StandardError.ReadToEndAsync();
+        var lines = new List<JsonElement>();
+        string? line;
+        while ((line = process.StandardOutput.ReadLine()) is not null)
+            if (line.TrimStart().StartsWith('{')) lines.Add(JsonDocument.Parse(line).RootElement.Clone());
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException($"'{file} {string.Join(' ', args)}' failed (exit code {process.ExitCode}):\n{stderr.Result}");
+        return lines;
+    }
+
     /// <summary>Writes the child's RESULT line: its measurements plus its own peak memory from /proc/self/status.</summary>
     public static void Report(Dictionary<string, object?> values)
     {

@@ -41,6 +41,7 @@ public static class AccuracyChart
         plot.XLabel(xLabel);
         plot.YLabel(yLabel);
         plot.ShowLegend(Alignment.LowerRight);
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
         plot.Axes.AutoScale();
         return plot.GetImageBytes(width, height, ImageFormat.Png);
     }

@@ -20,7 +20,4 @@ internal static class Tables
 
     public static void AddTextRow(this Table table, params string[] cells) =>
         table.AddRow(cells.Select(c => (Spectre.Console.Rendering.IRenderable)new Text(c)).ToArray());
-
-    /// <summary>Writes one line of plain text (no markup).</summary>
-    public static void Line(this IAnsiConsole console, string text = "") => console.WriteLine(text);
 }

@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using MLNet.WeightSelection.MLNet;
 using MLNet.WeightSelection.Models;
@@ -100,6 +101,7 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
                         $"Logit distillation needs a teacher whose classifier has the label's {label.ClassCount} classes, but {o.Teacher!.Description} has {teacher.Model.NumClasses}. " +
                         "Use DistillationOptions.Features, or a teacher fine-tuned on these classes.");
 
+                var device = DeviceChoice.Resolve(o.Device, _env, Log);
                 var (steps, temporaries) = PixelPipeline.Build(_ml, image, spec.ImageSize);
                 var pixels = steps.Fit(input);
                 var (train, validation, skipped) = ReadTrainingData(pixels, input, image, label, spec.ImageSize, seed, cancel, Log);
@@ -115,7 +117,6 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
                     }
                     cancel.ThrowIfCanceled();
 
-                    var device = DeviceChoice.Resolve(o.Device, _env, Log);
                     student.to(device);
                     var teacherModel = o.Distillation is null ? null : teacher!.Model;
                     teacherModel?.to(device);
@@ -130,8 +131,7 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
                         IncludeFeatures = false,
                         ImageSize = spec.ImageSize,
                     });
-                    var scoring = ScoringChain.Build(_ml, pixels, temporaries, pixels.Transform(input), onnx, label,
-                        o.ScoreColumnName, o.PredictedLabelColumnName, EnvironmentAccess.Gpu(_env));
+                    var scoring = BuildScoring(() => (pixels, temporaries, pixels.Transform(input)), onnx, label, Log);
                     return new WeightSelectionTransformer(scoring, label, o.ScoreColumnName, o.PredictedLabelColumnName,
                         student, report, result, skipped);
                 }
@@ -145,6 +145,30 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
         catch (OperationCanceledException e) when (!FitCancellation.IsExplained(e))
         {
             throw cancel.Explain(e);
+        }
+    }
+
+    /// <summary>
+    /// The scoring chain on the MLContext's GPU settings. ONNX Runtime's CPU package has no CUDA provider, and ML.NET's
+    /// FallbackToCpu does not catch that, so the fallback is applied here.
+    /// </summary>
+    TransformerChain<ITransformer> BuildScoring(Func<(ITransformer Pixels, string[] Temporaries, IDataView PixelData)> pixels,
+        byte[] onnx, LabelColumn label, Action<string> log)
+    {
+        var (p, temporaries, pixelData) = pixels();
+        var gpu = EnvironmentAccess.Gpu(_env);
+        try
+        {
+            return ScoringChain.Build(_ml, p, temporaries, pixelData, onnx, label, _options.ScoreColumnName, _options.PredictedLabelColumnName, gpu);
+        }
+        catch (Exception e) when (gpu.GpuDeviceId is { } id && e is EntryPointNotFoundException or DllNotFoundException or InvalidOperationException)
+        {
+            if (!gpu.FallbackToCpu)
+                throw new InvalidOperationException(
+                    $"ONNX Runtime could not use CUDA device {id} (MLContext.GpuDeviceId) to score: {e.Message} " +
+                    "Reference Microsoft.ML.OnnxRuntime.Gpu, or set MLContext.FallbackToCpu = true.", e);
+            log($"ONNX Runtime could not use CUDA device {id} ({e.Message}); the model scores on the CPU (FallbackToCpu).");
+            return ScoringChain.Build(_ml, p, temporaries, pixelData, onnx, label, _options.ScoreColumnName, _options.PredictedLabelColumnName, (null, false));
         }
     }
 

@@ -116,6 +116,44 @@ public class SelectCommandTests
     }
 
     [Fact]
+    public void ATeacherSavedWithDataParallelPrefixesLoadsThroughTheCheckpointFilter()
+    {
+        var golden = GoldenCases.Get("resnet_basic_mini");
+        string dir = TestPaths.NewTempDirectory();
+        string prefixed = Path.Combine(dir, "ddp_teacher.safetensors");
+        using (var teacher = SafeTensorsFile.Open(golden.Teacher))
+            SafeTensorsWriter.Save(prefixed, teacher.Keys.Select(k => new KeyValuePair<string, TorchSharp.torch.Tensor>("module." + k, teacher.Read(k))).ToList());
+        string output = Path.Combine(dir, "student.safetensors");
+
+        var run = Ws.Run("select", "--teacher", prefixed, "--teacher-spec", golden.TeacherSpec, "--student-spec", golden.StudentSpec, "--out", output);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("checkpoint filter", run.Out);
+        using var expected = SafeTensorsFile.Open(golden.Student);
+        using var actual = SafeTensorsFile.Open(output);
+        foreach (var key in expected.Keys.Except(golden.ClassifierKeys)) TensorFiles.AssertIdentical(expected, actual, key);
+
+        var withoutSpec = Ws.Run("select", "--teacher", prefixed, "--student-spec", golden.StudentSpec, "--out", Path.Combine(dir, "x.safetensors"));
+        Assert.Equal(1, withoutSpec.ExitCode);
+        Assert.Contains("--teacher-spec", withoutSpec.Error);
+    }
+
+    [Fact]
+    public void ATeacherSpecThatDoesNotFitTheCheckpointIsAOneLineError()
+    {
+        var golden = GoldenCases.Get("vit_s_to_t_mini");
+        string dir = TestPaths.NewTempDirectory();
+
+        var run = Ws.Run("select", "--teacher", golden.Teacher, "--teacher-spec", golden.StudentSpec, "--student-spec", golden.StudentSpec,
+            "--out", Path.Combine(dir, "s.safetensors"));
+
+        Assert.Equal(1, run.ExitCode);
+        var line = Assert.Single(run.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("does not fit --teacher-spec: embed_dim (patch_embed.proj.weight axis 0) is 64, the spec says 32", line);
+        Assert.Empty(Directory.GetFileSystemEntries(dir));
+    }
+
+    [Fact]
     public void StudentLargerThanTeacherFailsWithOneLineAndWritesNothing()
     {
         var golden = GoldenCases.Get("vit_s_to_t_mini");

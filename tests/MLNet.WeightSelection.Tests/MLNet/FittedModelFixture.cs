@@ -16,6 +16,7 @@ public sealed class FittedModelFixture : IDisposable
         Rows = TestImages.Colours(Folder, perClass: 10);
         TeacherPath = TinyModels.SaveTeacher(Folder);
         Ml = new MLContext(seed: 1);
+        Ml.Log += (_, e) => { lock (Log) Log.Add((e.Source, e.Message)); };
         Data = Ml.Data.LoadFromEnumerable(Rows);
         Options = new WeightSelectionOptions
         {
@@ -45,6 +46,9 @@ public sealed class FittedModelFixture : IDisposable
     public IDataView Data { get; }
     public WeightSelectionOptions Options { get; }
     public List<EpochMetrics> Epochs { get; } = new();
+
+    /// <summary>Every message the MLContext logged during the fit: (source, message).</summary>
+    public List<(string Source, string Message)> Log { get; } = new();
     public IEstimator<ITransformer> Pipeline { get; }
     public ITransformer Model { get; }
     public WeightSelectionTransformer Transformer { get; }

@@ -122,6 +122,15 @@ public class FittedModelTests
     }
 
     [Fact]
+    public void Progress_and_epoch_metrics_reach_the_MLContext_log()
+    {
+        List<(string Source, string Message)> log;
+        lock (_f.Log) log = _f.Log.ToList();
+        Assert.Contains(log, m => m.Source.StartsWith("InitializeFromTeacher", StringComparison.Ordinal) && m.Message.Contains("Selected the student's weights from"));
+        Assert.Contains(log, m => m.Source.StartsWith("InitializeFromTeacher", StringComparison.Ordinal) && m.Message.Contains("epoch 2: train loss"));
+    }
+
+    [Fact]
     public void Student_saves_as_timm_named_safetensors_that_load_strictly()
     {
         string path = Path.Combine(TestPaths.NewTempDirectory(), "student.safetensors");

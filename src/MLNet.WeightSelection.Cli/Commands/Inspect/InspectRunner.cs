@@ -14,30 +14,30 @@ internal static class InspectRunner
         var summary = CheckpointSummary.Of(file.Tensors);
         var console = context.Out;
 
-        console.Line($"Checkpoint: {file.Path}");
-        console.Line($"Format: {file.Format}, {Format.Bytes(new FileInfo(file.Path).Length)}");
-        console.Line($"Tensors: {summary.Tensors.Count}");
-        console.Line($"Parameters: {Format.Count(summary.Parameters)} ({Format.Short(summary.Parameters)})"
+        console.WriteLine($"Checkpoint: {file.Path}");
+        console.WriteLine($"Format: {file.Format}, {Format.Bytes(new FileInfo(file.Path).Length)}");
+        console.WriteLine($"Tensors: {summary.Tensors.Count}");
+        console.WriteLine($"Parameters: {Format.Count(summary.Parameters)} ({Format.Short(summary.Parameters)})"
             + (summary.Buffers > 0 ? $", buffers: {Format.Count(summary.Buffers)}" : ""));
-        console.Line($"Dtypes: {string.Join(", ", summary.DTypes.Select(kv => $"{kv.Key} x{kv.Value}"))}");
+        console.WriteLine($"Dtypes: {string.Join(", ", summary.DTypes.Select(kv => $"{kv.Key} x{kv.Value}"))}");
         if (summary.Family is { } family)
         {
-            console.Line($"Family: {family}");
+            console.WriteLine($"Family: {family}");
             var presets = PresetMatcher.Find(file.Tensors, family);
-            console.Line(presets.Count > 0
+            console.WriteLine(presets.Count > 0
                 ? $"Preset: {string.Join("; ", presets)}"
                 : $"Preset: none (no registered {family} preset has exactly these shapes; describe it with a JSON spec)");
         }
         else
         {
-            console.Line("Family: unknown (the keys match none of vit, convnext, resnet in timm's naming)");
+            console.WriteLine("Family: unknown (the keys match none of vit, convnext, resnet in timm's naming)");
         }
         if (file.Tensors is SafeTensorsFile { Metadata.Count: > 0 } safetensors)
-            foreach (var (key, value) in safetensors.Metadata) console.Line($"Metadata {key}: {value}");
+            foreach (var (key, value) in safetensors.Metadata) console.WriteLine($"Metadata {key}: {value}");
         if (file.Input is { } input)
-            console.Line($"Input: {input.Order}, pixels / {input.Scale}, mean [{string.Join(", ", input.Mean)}], std [{string.Join(", ", input.Std)}]");
-        foreach (var note in file.Notes) console.Line($"Note: {note}");
-        console.Line();
+            console.WriteLine($"Input: {input.Order}, pixels / {input.Scale}, mean [{string.Join(", ", input.Mean)}], std [{string.Join(", ", input.Std)}]");
+        foreach (var note in file.Notes) console.WriteLine($"Note: {note}");
+        console.WriteLine();
 
         var table = Tables.Create("#", "name", "shape", "dtype", "elements").RightAligned(0, 4);
         int shown = request.All ? summary.Tensors.Count : Math.Min(request.Limit, summary.Tensors.Count);
@@ -48,7 +48,7 @@ internal static class InspectRunner
         }
         console.Write(table);
         if (shown < summary.Tensors.Count)
-            console.Line($"... {summary.Tensors.Count - shown} more tensors; --all lists every one.");
+            console.WriteLine($"... {summary.Tensors.Count - shown} more tensors; --all lists every one.");
         return ExitCodes.Success;
     }
 }

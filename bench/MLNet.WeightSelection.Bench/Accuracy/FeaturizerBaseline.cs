@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Image;
+using MLNet.WeightSelection.Bench.Infra;
+
+namespace MLNet.WeightSelection.Bench.Accuracy;
+
+/// <summary>
+/// What ML.NET users do today without a GPU: the image, resized to 224 px, through <c>DnnFeaturizeImage</c> with the
+/// ImageNet ResNet-18 (512 pooled features), then <c>LbfgsMaximumEntropy</c> with its defaults. Features are computed
+/// once per image and cached under bench/out/fmnist-featurizer (row index → 512 floats), because featurizing at 224 px
+/// is by far the most expensive part.
+/// </summary>
+sealed class FeaturizerBaseline
+{
+    public const int FeatureCount = 512;
+    const int Side = 32;
+    readonly MLContext _ml = new(seed: 1);
+
+    sealed class ImageRow
+    {
+        [ImageType(Side, Side)]
+        public Microsoft.ML.Data.MLImage Image { get; set; } = null!;
+    }
+
+    sealed class FeatureRow
+    {
+        [VectorType(FeatureCount)]
+        public float[] Features { get; set; } = Array.Empty<float>();
+    }
+
+    sealed class Example
+    {
+        public uint Label { get; set; }
+
+        [VectorType(FeatureCount)]
+        public float[] Features { get; set; } = Array.Empty<float>();
+    }
+
+    /// <summary>Features of <paramref name="rows"/> of <paramref name="data"/>, computing only the ones not cached yet.</summary>
+    public Dictionary<int, float[]> Featurize(FashionMnist data, string split, IReadOnlyList<int> rows, out double secondsPerImage)
+    {
+        string cacheFile = Repo.Out("fmnist-featurizer", split + ".features.bin");
+        var cache = Load(cacheFile);
+        var missing = rows.Where(r => !cache.ContainsKey(r)).Distinct().ToList();
+        secondsPerImage = double.NaN;
+        if (missing.Count > 0)
+        {
+            Console.Error.WriteLine($"Featurizing {missing.Count} {split} images with ResNet-18 at 224 px ...");
+            var clock = Stopwatch.StartNew();
+            var pipeline = _ml.Transforms.ResizeImages("Resized", 224, 224, "Image")
+                .Append(_ml.Transforms.ExtractPixels("Pixels", "Resized"))
+                .Append(_ml.Transforms.DnnFeaturizeImage("Features", m => m.ModelSelector.ResNet18(_ml, m.OutputColumn, m.InputColumn), "Pixels"));
+            const int chunk = 500;
+            for (int start = 0; start < missing.Count; start += chunk)
+            {
+                var part = missing.Skip(start).Take(chunk).ToList();
+                var images = part.Select(r => new ImageRow { Image = ToImage(data, r) }).ToList();
+                var view = _ml.Data.LoadFromEnumerable(images);
+                var model = pipeline.Fit(view);
+                var features = _ml.Data.CreateEnumerable<FeatureRow>(model.Transform(view), reuseRowObject: false).ToList();
+                for (int i = 0; i < part.Count; i++) cache[part[i]] = features[i].Features;
+                foreach (var img in images) img.Image.Dispose();
+                Save(cacheFile, cache);
+                Console.Error.WriteLine($"  {Math.Min(start + chunk, missing.Count)} / {missing.Count} ({clock.Elapsed.TotalSeconds / Math.Min(start + chunk, missing.Count) * 1000:F0} ms per image)");
+            }
+            secondsPerImage = clock.Elapsed.TotalSeconds / missing.Count;
+        }
+        return rows.Distinct().ToDictionary(r => r, r => cache[r]);
+    }
+
+    /// <summary>Trains <c>LbfgsMaximumEntropy</c> (defaults) on the training features and returns the test accuracy.</summary>
+    public double TrainAndTest(IReadOnlyList<(float[] Features, int Label)> train, IReadOnlyList<(float[] Features, int Label)> test, int classes)
+    {
+        IDataView View(IReadOnlyList<(float[] Features, int Label)> rows) =>
+            _ml.Data.LoadFromEnumerable(rows.Select(r => new Example { Label = (uint)(r.Label + 1), Features = r.Features }),
+                SchemaWithKeyLabel(classes));
+        var trainer = _ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy("Label", "Features");
+        var model = trainer.Fit(View(train));
+        var metrics = _ml.MulticlassClassification.Evaluate(model.Transform(View(test)));
+        return metrics.MicroAccuracy;
+    }
+
+    static SchemaDefinition SchemaWithKeyLabel(int classes)
+    {
+        var schema = SchemaDefinition.Create(typeof(Example));
+        schema["Label"].ColumnType = new KeyDataViewType(typeof(uint), classes);
+        return schema;
+    }
+
+    /// <summary>The 32 px padded grey image as a BGRA MLImage (the same picture the students see).</summary>
+    static MLImage ToImage(FashionMnist data, int row)
+    {
+        var bgra = new byte[Side * Side * 4];
+        int pad = (Side - FashionMnist.Side) / 2;
+        for (int y = 0; y < FashionMnist.Side; y++)
+            for (int x = 0; x < FashionMnist.Side; x++)
+            {
+                byte v = data.Pixels[(long)row * FashionMnist.Side * FashionMnist.Side + y * FashionMnist.Side + x];
+                int o = ((y + pad) * Side + x + pad) * 4;
+                bgra[o] = bgra[o + 1] = bgra[o + 2] = v;
+            }
+        for (int i = 3; i < bgra.Length; i += 4) bgra[i] = 255;
+        return MLImage.CreateFromPixels(Side, Side, MLPixelFormat.Bgra32, bgra);
+    }
+
+    static Dictionary<int, float[]> Load(string file)
+    {
+        var cache = new Dictionary<int, float[]>();
+        if (!File.Exists(file)) return cache;
+        using var reader = new BinaryReader(File.OpenRead(file));
+        int count = reader.ReadInt32();
+        for (int i = 0; i < count; i++)
+        {
+            int row = reader.ReadInt32();
+            var f = new float[FeatureCount];
+            for (int j = 0; j < FeatureCount; j++) f[j] = reader.ReadSingle();
+            cache[row] = f;
+        }
+        return cache;
+    }
+
+    static void Save(string file, Dictionary<int, float[]> cache)
+    {
+        string temp = file + ".tmp";
+        using (var writer = new BinaryWriter(File.Create(temp)))
+        {
+            writer.Write(cache.Count);
+            foreach (var (row, f) in cache)
+            {
+                writer.Write(row);
+                foreach (var v in f) writer.Write(v);
+            }
+        }
+        File.Move(temp, file, overwrite: true);
+    }
+}

@@ -1,0 +1,17 @@
+using MLNet.WeightSelection.Checkpoints.Onnx;
+
+namespace MLNet.WeightSelection.Bench.Accuracy;
+
+/// <summary>ML.NET's ImageNet ResNet-18 (Microsoft.ML.DnnImageFeaturizer.ResNet18, exported by CNTK), copied next to the benchmark by the package.</summary>
+static class ResNetTeacher
+{
+    public static string OnnxPath => Path.Combine(AppContext.BaseDirectory, "DnnImageModels", "ResNet18Onnx", "ResNet18.onnx");
+
+    public static OnnxResNetImport Import()
+    {
+        var import = OnnxResNetImporter.Import(OnnxPath);
+        if (!import.PaddingMatchesTimm(32, 32))
+            throw new InvalidOperationException("The CNTK ResNet-18's asymmetric padding would differ from timm's at 32 px.");
+        return import;
+    }
+}
