@@ -64,8 +64,8 @@ public sealed class ImageClassifierTrainer
         if (teacher is not null && Options.Distillation is null)
             log?.Invoke("A teacher was given without TrainingOptions.Distillation; it is not used during training.");
 
-        // libtorch's set_num_threads also clears oneDNN's primitive cache, which corrupts convolutions running on
-        // other threads at that moment: change the count only when it really differs.
+        // libtorch's set_num_threads also clears oneDNN's primitive cache, which other threads may be using: change
+        // the count only when it really differs.
         int previousThreads = get_num_threads(), threads = Options.Threads ?? Environment.ProcessorCount;
         bool changeThreads = threads != previousThreads;
         bool studentWasTraining = student.training;
