@@ -58,13 +58,18 @@ static class ThroughputBenchmark
             Console.Error.WriteLine($"Round {round} of {rounds} (load {string.Join(" / ", MachineInfo.LoadAverageNow())}) ...");
             Add(round, "TorchSharp GEMM 1024²", "-", Gemm.GflopsPerSecond(1024), "GFLOP/s");
             Add(round, "TorchSharp GEMM 2048²", "-", Gemm.GflopsPerSecond(2048), "GFLOP/s");
-            foreach (var (name, spec, _) in Models)
+            // Both convolution back ends, set explicitly: the library's trainer turns oneDNN off for the process.
+            foreach (bool oneDnn in new[] { false, true })
             {
-                manual_seed(0);
-                using var model = ModelRegistry.Create(spec, numClasses: 10, imgSize: size);
-                var r = TrainStep.Time(name, model, batch, size, warmup, steps);
-                parameters[$"{name} (TorchSharp)"] = r.Parameters;
-                Add(round, "TorchSharp train step (random batch)", name, r.ImagesPerSecond, "images/s");
+                OneDnnConvolutions.Configure(oneDnn, _ => { });
+                foreach (var (name, spec, _) in Models)
+                {
+                    manual_seed(0);
+                    using var model = ModelRegistry.Create(spec, numClasses: 10, imgSize: size);
+                    var r = TrainStep.Time(name, model, batch, size, warmup, steps);
+                    parameters[$"{name} (TorchSharp)"] = r.Parameters;
+                    Add(round, StepLabel(oneDnn), name, r.ImagesPerSecond, "images/s");
+                }
             }
             var pyModels = string.Join(',', Models.Where(m => m.PyTorch).Select(m => m.Name));
             foreach (var line in ChildProcess.RunJsonLines(python, new[] { Repo.Python("train_throughput.py"), "--threads", threads.ToString(CultureInfo.InvariantCulture),
@@ -98,6 +103,8 @@ static class ThroughputBenchmark
         return 0;
     }
 
+    static string StepLabel(bool oneDnn) => oneDnn ? "TorchSharp train step, oneDNN conv (opt-in)" : "TorchSharp train step, ATen conv (default)";
+
     /// <summary>Two epochs of <paramref name="steps"/> batches through <see cref="ImageClassifierTrainer"/>; the second epoch's figures (the first pays one-time set-up).</summary>
     static (double ImagesPerSecond, double DataShare) TrainerEpoch(string spec, int batch, int size, int steps, int threads)
     {
@@ -122,25 +129,28 @@ static class ThroughputBenchmark
         var json = new Dictionary<string, object>();
         md.AppendLine($"Medians over {rounds} interleaved rounds; a ratio is taken within each round, then the median.");
         md.AppendLine();
-        md.AppendLine("| model | TorchSharp step (img/s) | PyTorch 1.13 step (img/s) | TorchSharp / PyTorch | library trainer incl. augmentation (img/s) | data share |");
-        md.AppendLine("|---|---|---|---|---|---|");
+        md.AppendLine("| model | TorchSharp step, default: ATen conv (img/s) | TorchSharp step, opt-in oneDNN conv (img/s) | PyTorch 1.13 step, oneDNN conv (img/s) | default / PyTorch | oneDNN / PyTorch | library trainer incl. augmentation (img/s) | data share |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|");
+        string F(double? v, string format, string suffix = "") => v is { } x ? x.ToString(format, CultureInfo.InvariantCulture) + suffix : "–";
         foreach (var (name, _, hasPy) in Models)
         {
-            double cs = Median("TorchSharp train step (random batch)", name);
+            double aten = Median(StepLabel(false), name);
+            double oneDnn = Median(StepLabel(true), name);
             double trainer = Median("library trainer (augmentation on), epoch 2", name);
             double share = Median("library trainer data share", name);
             double? py = hasPy ? Median("PyTorch train step (random batch)", name) : null;
-            double? ratio = hasPy ? Stats.Median(Enumerable.Range(1, rounds).Select(r => Value(r, "TorchSharp train step (random batch)", name) / Value(r, "PyTorch train step (random batch)", name))) : null;
-            json[name] = new { torchsharp_images_per_second = cs, pytorch_images_per_second = py, ratio, trainer_images_per_second = trainer, data_share_percent = share };
+            double? Ratio(string what) => hasPy ? Stats.Median(Enumerable.Range(1, rounds).Select(r => Value(r, what, name) / Value(r, "PyTorch train step (random batch)", name))) : null;
+            double? atenRatio = Ratio(StepLabel(false)), oneDnnRatio = Ratio(StepLabel(true));
+            json[name] = new { torchsharp_aten_images_per_second = aten, torchsharp_onednn_images_per_second = oneDnn, pytorch_images_per_second = py, ratio_default = atenRatio, ratio_onednn = oneDnnRatio, trainer_images_per_second = trainer, data_share_percent = share };
             md.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {name} | {cs:F0} | {(py is { } p ? p.ToString("F0", CultureInfo.InvariantCulture) : "– (not a fair baseline, see text)")} | {(ratio is { } q ? q.ToString("F2", CultureInfo.InvariantCulture) + "×" : "–")} | {trainer:F0} | {share:F1} % |"));
+                $"| {name} | {aten:F0} | {oneDnn:F0} | {(hasPy ? F(py, "F0") : "– (not a fair baseline, see text)")} | {F(atenRatio, "F2", "×")} | {F(oneDnnRatio, "F2", "×")} | {trainer:F0} | {share:F1} % |"));
         }
         double gemm1024 = Median("TorchSharp GEMM 1024²", "-");
         double gemm2048 = Median("TorchSharp GEMM 2048²", "-");
         double vitTraining = 3 * vitForward;
-        double achieved = Median("TorchSharp train step (random batch)", "vit_tiny_patch4_32") * vitTraining / 1e9;
-        double share1024 = Stats.Median(Enumerable.Range(1, rounds).Select(r => Value(r, "TorchSharp train step (random batch)", "vit_tiny_patch4_32") * vitTraining / 1e9 / Value(r, "TorchSharp GEMM 1024²", "-")));
-        double share2048 = Stats.Median(Enumerable.Range(1, rounds).Select(r => Value(r, "TorchSharp train step (random batch)", "vit_tiny_patch4_32") * vitTraining / 1e9 / Value(r, "TorchSharp GEMM 2048²", "-")));
+        double achieved = Median(StepLabel(false), "vit_tiny_patch4_32") * vitTraining / 1e9;
+        double share1024 = Stats.Median(Enumerable.Range(1, rounds).Select(r => Value(r, StepLabel(false), "vit_tiny_patch4_32") * vitTraining / 1e9 / Value(r, "TorchSharp GEMM 1024²", "-")));
+        double share2048 = Stats.Median(Enumerable.Range(1, rounds).Select(r => Value(r, StepLabel(false), "vit_tiny_patch4_32") * vitTraining / 1e9 / Value(r, "TorchSharp GEMM 2048²", "-")));
         json["vit"] = new { forward_gflops_per_image = vitForward / 1e9, training_gflops_per_image = vitTraining / 1e9, achieved_gflops_per_second = achieved, gemm1024, gemm2048, share_of_gemm1024 = share1024, share_of_gemm2048 = share2048 };
         md.AppendLine();
         md.AppendLine(string.Create(CultureInfo.InvariantCulture,

@@ -166,6 +166,14 @@ public sealed unsafe class SafeTensorsFile : ITensorSource
     // scattered rows through the mapping would make the process's resident peak the rows touched, not the result.
     void CopyRows(long tensorOffset, long rowBytes, long[]? rows, long first, long count, Tensor destination)
     {
+        // One span over the destination instead of a narrowed tensor per run: a row of a selected matrix is often only
+        // a few KiB, and a TorchSharp view costs several native calls.
+        if (TensorBytes.ByteCount(destination) > int.MaxValue)
+        {
+            CopyRowsInSlices(tensorOffset, rowBytes, rows, first, count, destination);
+            return;
+        }
+        var target = destination.bytes;
         long i = 0;
         while (i < count)
         {
@@ -173,9 +181,20 @@ public sealed unsafe class SafeTensorsFile : ITensorSource
             long run = 1;
             if (rows is null) run = count - i;
             else while (i + run < count && rows[first + i + run] == sourceRow + run) run++;
-            using var slice = destination.narrow(0, i, run);
-            TensorBytes.ReadAt(slice, _stream.SafeFileHandle, tensorOffset + sourceRow * rowBytes, Origin);
+            TensorBytes.ReadAt(target.Slice((int)(i * rowBytes), (int)(run * rowBytes)), _stream.SafeFileHandle, tensorOffset + sourceRow * rowBytes, Origin);
             i += run;
+        }
+    }
+
+    // Destinations over 2 GiB: one span cannot cover them, so copy a slice of rows at a time.
+    void CopyRowsInSlices(long tensorOffset, long rowBytes, long[]? rows, long first, long count, Tensor destination)
+    {
+        long rowsPerSlice = Math.Max(1, int.MaxValue / Math.Max(1, rowBytes));
+        for (long start = 0; start < count; start += rowsPerSlice)
+        {
+            long n = Math.Min(rowsPerSlice, count - start);
+            using var slice = destination.narrow(0, start, n);
+            CopyRows(tensorOffset, rowBytes, rows, first + start, n, slice);
         }
     }
 

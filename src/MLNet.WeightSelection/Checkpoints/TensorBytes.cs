@@ -67,7 +67,13 @@ internal static unsafe class TensorBytes
             ForEachSlice(destination, (slice, sliceOffset) => ReadAt(slice, file, offset + sliceOffset, origin));
             return;
         }
-        var span = destination.bytes;
+        ReadAt(destination.bytes, file, offset, origin);
+    }
+
+    /// <summary>Fills <paramref name="span"/> from <paramref name="file"/> at byte <paramref name="offset"/> with positioned reads.</summary>
+    /// <exception cref="EndOfStreamException">The file ends first.</exception>
+    public static void ReadAt(Span<byte> span, Microsoft.Win32.SafeHandles.SafeFileHandle file, long offset, string origin)
+    {
         int done = 0;
         while (done < span.Length)
         {

@@ -14,20 +14,24 @@ namespace MLNet.WeightSelection.Training;
 /// <item>AVX-512 kernels: wrong input gradients (even NaN) from convolution backward for narrow layers, e.g. 8 → 8
 /// channels 3×3 on 4×4 maps, or a 3-channel 7×7 stride-2 stem.</item>
 /// <item>AVX2 kernels: after a training step (forward and backward), a convolution forward of another model in
-/// eval mode under no_grad (the teacher, or validation) sometimes returns NaN (about 1 call in 20 with 2 threads).</item>
+/// eval mode under no_grad (the teacher, or validation) differs from ATen's by up to 0.04 and sometimes returns NaN
+/// (about 1 call in 30 with 2 threads; <c>bench/bench.sh check-onednn</c>). Their training-mode forward matches ATen's
+/// (within 2e-7) and their gradients pass the check below.</item>
 /// </list>
 /// So: when the library loads, on Linux x64 with AVX-512 and no ONEDNN_MAX_CPU_ISA / DNNL_MAX_CPU_ISA set, oneDNN is
-/// capped at AVX2 (it reads the variable at its first use), which fixes gradients for code that trains outside the
-/// trainer. Training itself turns oneDNN convolutions off for the process (at::Context::setUserEnabledMkldnn(false):
-/// ATen's native convolution, about a quarter slower here) unless
-/// <see cref="ImageClassifierTrainer.UseOneDnnConvolutions"/> is set; either way it then checks convolution gradients
-/// against an unfold/matmul reference and refuses to train when they are wrong.
+/// capped at AVX2 (it reads the variable at its first use). Training makes ATen's native convolution the process
+/// default (at::Context::setUserEnabledMkldnn(false)), so every eval-mode forward uses it, and turns oneDNN on only
+/// around each training step (<see cref="ForTrainingStep"/>) when <see cref="ImageClassifierTrainer.UseOneDnnConvolutions"/>
+/// is set (the default) and oneDNN's convolution gradients match an unfold/matmul reference at the training thread
+/// count. oneDNN makes a training step 2.4× (ResNet) to 3.4× (ConvNeXt) faster than ATen here (bench/results/throughput.md).
 /// </summary>
 internal static class OneDnnConvolutions
 {
     const string IsaVariable = "ONEDNN_MAX_CPU_ISA";
     static readonly object Gate = new();
-    static readonly HashSet<int> VerifiedThreadCounts = new();
+    // Thread counts at which gradients were checked: ATen's (right), and oneDNN's (right or not).
+    static readonly HashSet<int> VerifiedAten = new();
+    static readonly Dictionary<int, bool> VerifiedOneDnn = new();
 
     [DllImport("libc", EntryPoint = "setenv")]
     static extern int SetEnv(string name, string value, int overwrite);
@@ -41,6 +45,28 @@ internal static class OneDnnConvolutions
     [DllImport("libtorch_cpu", EntryPoint = "_ZNK2at7Context17userEnabledMkldnnEv")]
     [return: MarshalAs(UnmanagedType.U1)]
     static extern bool UserEnabledMkldnn(IntPtr context);
+
+    [DllImport("libtorch_cpu", EntryPoint = "_ZN2at7Context20setUserEnabledNNPACKEb")]
+    static extern void SetUserEnabledNnpack(IntPtr context, [MarshalAs(UnmanagedType.U1)] bool enabled);
+
+    [DllImport("libtorch_cpu", EntryPoint = "_ZNK2at7Context17userEnabledNNPACKEv")]
+    [return: MarshalAs(UnmanagedType.U1)]
+    static extern bool UserEnabledNnpack(IntPtr context);
+
+    [DllImport("libtorch_cpu", EntryPoint = "_ZN2at4_ops17_nnpack_available4callEv")]
+    [return: MarshalAs(UnmanagedType.U1)]
+    static extern bool NnpackAvailable();
+
+    /// <summary>Whether ATen's convolution may try NNPACK; null when that cannot be asked (not Linux, or no libtorch).</summary>
+    public static bool? NnpackEnabled
+    {
+        get
+        {
+            if (!OperatingSystem.IsLinux()) return null;
+            try { return UserEnabledNnpack(GlobalContext()); }
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { return null; }
+        }
+    }
 
     /// <summary>Whether libtorch currently uses oneDNN for convolutions; null when that cannot be asked (not Linux, or no libtorch).</summary>
     public static bool? Enabled
@@ -70,37 +96,91 @@ internal static class OneDnnConvolutions
     }
 
     /// <summary>
-    /// Before CPU training: turns oneDNN convolutions off (or on, when <paramref name="useOneDnn"/>), then checks
-    /// convolution gradients at the current thread count; wrong gradients with oneDNN on turn it off and are checked again.
+    /// Before CPU training: makes ATen's convolution the process default (every eval-mode forward uses it), checks its
+    /// gradients at the current thread count and, when <paramref name="useOneDnn"/>, checks oneDNN's too.
     /// </summary>
-    /// <exception cref="InvalidOperationException">Gradients are wrong and oneDNN cannot be turned off, or are wrong without it.</exception>
-    public static void Configure(bool useOneDnn, Action<string> log)
+    /// <returns>Whether training steps may use oneDNN (<see cref="ForTrainingStep"/>): asked for, and its gradients are right.</returns>
+    /// <exception cref="InvalidOperationException">ATen's convolution gradients are wrong too: training would not learn.</exception>
+    public static bool Configure(bool useOneDnn, Action<string> log)
     {
         lock (Gate)
         {
-            bool? before = Enabled;
-            if (before is { } enabled && enabled != useOneDnn)
+            if (Enabled is not { } enabled) return false; // not Linux, or another libtorch: nothing to switch
+            if (enabled)
             {
-                SetUserEnabledMkldnn(GlobalContext(), useOneDnn);
-                VerifiedThreadCounts.Clear();
-                if (!useOneDnn) log("oneDNN convolutions are off for this process: this libtorch build's oneDNN kernels give wrong gradients or NaN on some CPUs (set ImageClassifierTrainer.UseOneDnnConvolutions to use them).");
+                SetUserEnabledMkldnn(GlobalContext(), false);
+                DisableUnusableNnpack();
             }
             int threads = get_num_threads();
-            if (VerifiedThreadCounts.Contains(threads)) return;
-            if (GradientsAreCorrect(out string detail))
+            if (!VerifiedAten.Contains(threads))
             {
-                VerifiedThreadCounts.Add(threads);
-                return;
+                if (!GradientsAreCorrect(out string atenDetail))
+                    throw new InvalidOperationException($"Convolution gradients from libtorch are wrong on this CPU ({atenDetail}), even without oneDNN; training would not learn correctly. Train on another device.");
+                VerifiedAten.Add(threads);
             }
-            string problem = $"Convolution input gradients from libtorch are wrong on this CPU ({detail}).";
-            if (Enabled != true)
-                throw new InvalidOperationException($"{problem} Training would not learn correctly. Set {IsaVariable}=AVX2 in the environment before starting the process, or train on another device.");
-            SetUserEnabledMkldnn(GlobalContext(), false);
-            if (!GradientsAreCorrect(out detail))
-                throw new InvalidOperationException($"{problem} They are still wrong with oneDNN turned off ({detail}); training would not learn correctly.");
-            VerifiedThreadCounts.Clear();
-            VerifiedThreadCounts.Add(threads);
-            log($"Warning: {problem} oneDNN convolutions are now off for this process.");
+            if (!useOneDnn) return false;
+            if (VerifiedOneDnn.TryGetValue(threads, out bool known)) return known;
+            bool right;
+            string detail;
+            SetUserEnabledMkldnn(GlobalContext(), true);
+            try { right = GradientsAreCorrect(out detail); }
+            finally { SetUserEnabledMkldnn(GlobalContext(), false); }
+            VerifiedOneDnn[threads] = right;
+            if (!right)
+                log($"Warning: oneDNN convolution gradients are wrong on this CPU ({detail}); training uses ATen's convolution instead (slower). Set {IsaVariable}=AVX2 before the process starts to try oneDNN's AVX2 kernels.");
+            return right;
+        }
+    }
+
+    /// <summary>
+    /// Turns oneDNN convolutions on for one training step (train-mode forward, backward, update) when
+    /// <paramref name="allowed"/>, and back off when disposed. Its training-mode results match ATen's; its eval-mode
+    /// forwards after a training step do not (see the type's remarks), so those stay outside.
+    /// </summary>
+    internal static IDisposable ForTrainingStep(bool allowed) => allowed ? Switch(true) : NoChange.Instance;
+
+    /// <summary>
+    /// Turns oneDNN convolutions off until disposed (the eval-mode teacher forward inside a training step), then
+    /// restores the previous setting.
+    /// </summary>
+    internal static IDisposable Suspend() => Switch(false);
+
+    static IDisposable Switch(bool enabled)
+    {
+        if (Enabled is not { } before || before == enabled) return NoChange.Instance;
+        SetUserEnabledMkldnn(GlobalContext(), enabled);
+        return new Restore(before);
+    }
+
+    sealed class Restore(bool previous) : IDisposable
+    {
+        int _done;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _done, 1) == 0) SetUserEnabledMkldnn(GlobalContext(), previous);
+        }
+    }
+
+    sealed class NoChange : IDisposable
+    {
+        public static readonly NoChange Instance = new();
+
+        public void Dispose() { }
+    }
+
+    // Without oneDNN, ATen's convolution asks NNPACK first for every batch of 16 or more; where NNPACK cannot
+    // start (e.g. AMD Zen 4 here), each call prints "Could not initialize NNPACK! Reason: Unsupported hardware."
+    // Asking once (one such line) and turning it off keeps the log readable and changes no result.
+    static void DisableUnusableNnpack()
+    {
+        try
+        {
+            if (UserEnabledNnpack(GlobalContext()) && !NnpackAvailable()) SetUserEnabledNnpack(GlobalContext(), false);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            // Another libtorch build: it keeps its own NNPACK behaviour.
         }
     }
 

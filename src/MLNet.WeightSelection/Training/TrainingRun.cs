@@ -28,11 +28,13 @@ internal sealed class TrainingRun : IDisposable
     readonly BatchAugmenter _augmenter;
     readonly bool _teacherSharesInput;
     readonly Device? _teacherDevice;
+    readonly bool _oneDnnSteps;
     StateDict? _best;
 
     public TrainingRun(TrainingOptions options, ImageClassifier student, ImageTensorDataset train, ImageTensorDataset? validation,
-        ImageClassifier? teacher, Action<EpochMetrics>? onEpoch, Action<StepProgress>? onStep, Action<string>? log, CancellationToken cancellation)
+        ImageClassifier? teacher, Action<EpochMetrics>? onEpoch, Action<StepProgress>? onStep, Action<string>? log, CancellationToken cancellation, bool oneDnnSteps = false)
     {
+        _oneDnnSteps = oneDnnSteps;
         _options = options;
         _student = student;
         _train = train;
@@ -153,11 +155,15 @@ internal sealed class TrainingRun : IDisposable
 
             lr = _schedule.LearningRate(progress.GlobalStep);
             foreach (var group in _optimizer.ParamGroups) group.LearningRate = lr;
-            var loss = Loss(input, labels, batch.SoftTargets, teacherInput);
-            double value = loss.item<float>();
-            if (!double.IsFinite(value)) throw new TrainingDivergedException(epoch, step + 1, _stepsPerEpoch, value, lr);
-            loss.backward();
-            _optimizer.step();
+            double value;
+            using (OneDnnConvolutions.ForTrainingStep(_oneDnnSteps))
+            {
+                var loss = Loss(input, labels, batch.SoftTargets, teacherInput);
+                value = loss.item<float>();
+                if (!double.IsFinite(value)) throw new TrainingDivergedException(epoch, step + 1, _stepsPerEpoch, value, lr);
+                loss.backward();
+                _optimizer.step();
+            }
             _student.zero_grad();
             _projection?.zero_grad();
             progress.GlobalStep++;
@@ -205,14 +211,18 @@ internal sealed class TrainingRun : IDisposable
             case LogitDistillation kd:
             {
                 Tensor teacherLogits;
-                using (no_grad()) teacherLogits = _teacher!.forward(teacherInput!).to(_device);
+                using (no_grad())
+                using (OneDnnConvolutions.Suspend())
+                    teacherLogits = _teacher!.forward(teacherInput!).to(_device);
                 loss = loss.add(Losses.LogitDistillation(logits, teacherLogits, kd.Temperature), kd.Alpha);
                 break;
             }
             case FeatureDistillation kd:
             {
                 Tensor teacherFeatures;
-                using (no_grad()) teacherFeatures = _teacher!.ForwardPreLogits(teacherInput!).to(_device);
+                using (no_grad())
+                using (OneDnnConvolutions.Suspend())
+                    teacherFeatures = _teacher!.ForwardPreLogits(teacherInput!).to(_device);
                 loss = loss.add(Losses.FeatureDistillation(_projection!.forward(preLogits!), teacherFeatures), kd.Alpha);
                 break;
             }

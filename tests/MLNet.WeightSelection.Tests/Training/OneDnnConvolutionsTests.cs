@@ -38,28 +38,78 @@ public class OneDnnConvolutionsSwitchTests
     }
 
     [Fact]
-    public void OptingIntoOneDnnStillYieldsRightGradients()
+    public void ATrainingStepScopeTurnsOneDnnOnOnlyWhenItsGradientsAreRight()
     {
         var lines = new List<string>();
-        try
+        bool steps = OneDnnConvolutions.Configure(useOneDnn: true, lines.Add);
+        if (OperatingSystem.IsLinux()) Assert.False(OneDnnConvolutions.Enabled);
+        using (OneDnnConvolutions.ForTrainingStep(steps))
         {
-            // On the project's machine the AVX2-capped kernels pass the gradient check; on others a failing check
-            // turns oneDNN back off. Either way training then sees right gradients.
-            OneDnnConvolutions.Configure(useOneDnn: true, lines.Add);
+            if (OperatingSystem.IsLinux()) Assert.Equal(steps, OneDnnConvolutions.Enabled);
+            // Allowed only after the check passed; a failing check says so and keeps ATen.
             Assert.True(OneDnnConvolutions.GradientsAreCorrect(out string detail), detail);
-        }
-        finally
-        {
-            OneDnnConvolutions.Configure(useOneDnn: false, lines.Add);
+            using (OneDnnConvolutions.Suspend())
+                if (OperatingSystem.IsLinux()) Assert.False(OneDnnConvolutions.Enabled);
+            if (OperatingSystem.IsLinux()) Assert.Equal(steps, OneDnnConvolutions.Enabled);
         }
         if (OperatingSystem.IsLinux()) Assert.False(OneDnnConvolutions.Enabled);
+        Assert.Equal(steps ? 0 : 1, lines.Count(l => l.Contains("oneDNN convolution gradients are wrong", StringComparison.Ordinal)));
+        Assert.False(OneDnnConvolutions.Configure(useOneDnn: false, lines.Add));
     }
 
     [Fact]
-    public void WithoutOneDnnAnEvalForwardAfterATrainingStepIsNeverNaN()
+    public void TheTrainerUsesOneDnnForTrainingForwardsOnlyAndATenForTeacherAndValidation()
     {
-        // With oneDNN's AVX2 kernels this gave NaN in about 1 of 20 iterations (2 threads) on the project's machine.
-        OneDnnConvolutions.Configure(useOneDnn: false, _ => { });
+        using var train = TrainingData.Separable(32, size: 8, seed: 2);
+        using var validation = TrainingData.Separable(8, size: 8, seed: 3);
+        using var student = TinyClassifier.Create(4, seed: 1);
+        using var teacher = TinyClassifier.Create(4, seed: 5, width: 12);
+        var studentForwards = new List<(bool Training, bool? OneDnn)>();
+        var teacherForwards = new List<bool?>();
+        student.OnForward = training => studentForwards.Add((training, OneDnnConvolutions.Enabled));
+        teacher.OnForward = _ => teacherForwards.Add(OneDnnConvolutions.Enabled);
+        var options = TrainingData.FastOptions(epochs: 1);
+        options.Distillation = DistillationOptions.Logits(alpha: 1, temperature: 2);
+        new ImageClassifierTrainer(options).Train(student, train, validation, teacher);
+
+        if (!OperatingSystem.IsLinux()) return;
+        bool oneDnnAllowed = OneDnnConvolutions.Configure(useOneDnn: true, _ => { });
+        Assert.Contains(studentForwards, f => f.Training);
+        Assert.Contains(studentForwards, f => !f.Training);
+        Assert.All(studentForwards.Where(f => f.Training), f => Assert.Equal(oneDnnAllowed, f.OneDnn));
+        Assert.All(studentForwards.Where(f => !f.Training), f => Assert.False(f.OneDnn));
+        Assert.NotEmpty(teacherForwards);
+        Assert.All(teacherForwards, f => Assert.False(f));
+        Assert.False(OneDnnConvolutions.Enabled);
+    }
+
+    [Fact]
+    public void TurningOneDnnOffForTrainingKeepsATenEverywhere()
+    {
+        using var train = TrainingData.Separable(16, size: 8);
+        using var student = TinyClassifier.Create(4, seed: 1);
+        var seen = new List<bool?>();
+        student.OnForward = _ => seen.Add(OneDnnConvolutions.Enabled);
+        bool before = ImageClassifierTrainer.UseOneDnnConvolutions;
+        try
+        {
+            ImageClassifierTrainer.UseOneDnnConvolutions = false;
+            new ImageClassifierTrainer(TrainingData.FastOptions(epochs: 1)).Train(student, train, null);
+        }
+        finally
+        {
+            ImageClassifierTrainer.UseOneDnnConvolutions = before;
+        }
+        Assert.NotEmpty(seen);
+        if (OperatingSystem.IsLinux()) Assert.All(seen, f => Assert.False(f));
+    }
+
+    [Fact]
+    public void AnEvalForwardAfterAOneDnnTrainingStepIsNeverNaN()
+    {
+        // With oneDNN's AVX2 kernels for the eval forward too, this gave NaN in about 1 of 20 iterations (2 threads)
+        // on the project's machine; the training step keeps oneDNN, the eval forward uses ATen.
+        bool steps = OneDnnConvolutions.Configure(useOneDnn: true, _ => { });
         using var train = TrainingData.Separable(16, size: 16, seed: 1);
         using var teacher = TinyClassifier.Create(7, seed: 8, width: 12);
         using var student = TinyClassifier.Create(4, seed: 3);
@@ -69,7 +119,7 @@ public class OneDnnConvolutionsSwitchTests
         for (int i = 0; i < 200; i++)
         {
             using var scope = NewDisposeScope();
-            student.forward(input).sum().backward();
+            using (OneDnnConvolutions.ForTrainingStep(steps)) student.forward(input).sum().backward();
             student.zero_grad();
             using (no_grad()) if (teacher.ForwardPreLogits(input).isnan().any().item<bool>()) nan++;
         }

@@ -54,8 +54,12 @@ public sealed class TinyClassifier : ImageClassifier
     public override int NumClasses => _spec.NumClasses;
     public override IReadOnlyList<string> ClassifierKeys => _spec.NumClasses > 0 ? new[] { "head.weight", "head.bias" } : Array.Empty<string>();
 
+    /// <summary>Called at every forward with whether the model is in training mode (for tests that watch process-wide switches).</summary>
+    public Action<bool>? OnForward { get; set; }
+
     public override Tensor ForwardFeatures(Tensor x)
     {
+        OnForward?.Invoke(training);
         using var scope = NewDisposeScope();
         var y = nn.functional.relu(bn1.forward(conv1.forward(x)));
         y = nn.functional.relu(bn2.forward(conv2.forward(y)));

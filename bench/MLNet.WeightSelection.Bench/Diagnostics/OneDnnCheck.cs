@@ -1,0 +1,69 @@
+using MLNet.WeightSelection.Bench.Infra;
+using MLNet.WeightSelection.Training;
+using static TorchSharp.torch;
+
+namespace MLNet.WeightSelection.Bench.Diagnostics;
+
+/// <summary>
+/// <c>check-onednn [--iterations 400 --threads 2]</c>: how often an eval-mode convolution forward under no_grad returns
+/// NaN (or differs from ATen's convolution) right after a training step of another model, with oneDNN convolutions
+/// everywhere, and with oneDNN for the training step only (eval forwards through ATen). The defect this measures is
+/// described in the library's Training/OneDnnConvolutions.cs; ATen's result is the reference.
+/// </summary>
+static class OneDnnCheck
+{
+    public static int Run(Args args)
+    {
+        int iterations = args.Int("iterations", 400);
+        int threads = args.Int("threads", 2);
+        args.EnsureAllUsed();
+        set_num_threads(threads);
+        foreach (var (mode, evalWithAten) in new[] { ("oneDNN everywhere", false), ("oneDNN for training, ATen for eval", true) })
+        {
+            OneDnnConvolutions.Configure(useOneDnn: true, Console.Error.WriteLine);
+            manual_seed(3);
+            using var student = Net(8);
+            manual_seed(8);
+            using var teacher = Net(12);
+            teacher.eval();
+            using var input = randn(16, 3, 16, 16);
+            using var optimizer = optim.AdamW(student.parameters(), lr: 1e-3);
+            int nan = 0, wrong = 0, trainNan = 0;
+            double worst = 0, worstTrain = 0;
+            for (int i = 0; i < iterations; i++)
+            {
+                using var scope = NewDisposeScope();
+                optimizer.zero_grad();
+                var logits = student.forward(input);
+                // The training forward itself against ATen's (same weights, batch statistics, no autograd).
+                using (no_grad())
+                using (OneDnnConvolutions.Suspend())
+                {
+                    double trainDiff = logits.detach().sub(student.forward(input)).abs().max().item<float>();
+                    worstTrain = Math.Max(worstTrain, double.IsNaN(trainDiff) ? double.PositiveInfinity : trainDiff);
+                }
+                var loss = logits.pow(2).mean();
+                if (!loss.isfinite().item<bool>()) trainNan++;
+                loss.backward();
+                optimizer.step();
+                using var noGrad = no_grad();
+                Tensor output;
+                using (evalWithAten ? OneDnnConvolutions.Suspend() : null) output = teacher.forward(input);
+                Tensor reference;
+                using (OneDnnConvolutions.Suspend()) reference = teacher.forward(input);
+                if (output.isnan().any().item<bool>()) { nan++; continue; }
+                double diff = output.sub(reference).abs().max().item<float>();
+                worst = Math.Max(worst, diff);
+                if (diff > 1e-3) wrong++;
+            }
+            Console.WriteLine($"{mode}: {iterations} iterations, {threads} threads: eval NaN {nan}, eval differing from ATen by > 1e-3 {wrong} (largest finite difference {worst:G3}), non-finite training loss {trainNan}, largest training-forward difference from ATen {worstTrain:G3}.");
+        }
+        OneDnnConvolutions.Configure(useOneDnn: false, _ => { });
+        return 0;
+    }
+
+    static TorchSharp.Modules.Sequential Net(int width) => nn.Sequential(
+        nn.Conv2d(3, width, 3, padding: 1, bias: false), nn.BatchNorm2d(width), nn.ReLU(),
+        nn.Conv2d(width, 2 * width, 3, stride: 2, padding: 1, bias: false), nn.BatchNorm2d(2 * width), nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2 * width, 10));
+}
