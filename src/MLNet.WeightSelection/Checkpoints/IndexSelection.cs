@@ -28,4 +28,29 @@ internal static class IndexSelection
         }
         return result;
     }
+
+    /// <summary>
+    /// The element offsets, within one row of axis 0, of the selected elements of the other axes, in the order they
+    /// take in the result; null when no axis after the first is selected (whole rows).
+    /// </summary>
+    public static long[]? InnerElementOffsets(long[] shape, IReadOnlyList<long[]?> indices)
+    {
+        bool any = false;
+        for (int axis = 1; axis < shape.Length; axis++) any |= indices[axis] is not null;
+        if (!any) return null;
+        long[] offsets = { 0 };
+        for (int axis = 1; axis < shape.Length; axis++)
+        {
+            long stride = 1;
+            for (int inner = axis + 1; inner < shape.Length; inner++) stride *= shape[inner];
+            long[] chosen = indices[axis] ?? Enumerable.Range(0, checked((int)shape[axis])).Select(i => (long)i).ToArray();
+            var next = new long[checked(offsets.Length * chosen.Length)];
+            int k = 0;
+            foreach (long offset in offsets)
+                foreach (long index in chosen)
+                    next[k++] = offset + index * stride;
+            offsets = next;
+        }
+        return offsets;
+    }
 }

@@ -9,6 +9,7 @@ namespace MLNet.WeightSelection.Checkpoints;
 internal static partial class MemoryAdvice
 {
     const int AdviseRandom = 1, AdviseWillNeed = 3, AdviseDontNeed = 4; // same values on Linux and macOS
+    const int AdviseHugePage = 14; // Linux only
 
     static readonly long PageSize = Environment.SystemPageSize;
 
@@ -28,6 +29,14 @@ internal static partial class MemoryAdvice
     /// in RSS even though the student needs a fraction). True when the hint was taken.
     /// </summary>
     public static unsafe bool Release(byte* start, long length) => Advise(start, length, AdviseDontNeed);
+
+    /// <summary>
+    /// Asks Linux to back a large, freshly allocated, not yet written buffer with transparent huge pages (where the
+    /// system allows them on request), so filling it takes one page fault per 2 MiB instead of one per 4 KiB.
+    /// True when the hint was taken.
+    /// </summary>
+    public static unsafe bool HugePages(byte* start, long length) =>
+        OperatingSystem.IsLinux() && length >= 4L << 20 && Advise(start, length, AdviseHugePage);
 
     static unsafe bool Advise(byte* start, long length, int advice)
     {

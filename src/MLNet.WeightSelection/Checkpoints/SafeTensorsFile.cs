@@ -12,8 +12,8 @@ namespace MLNet.WeightSelection.Checkpoints;
 /// </summary>
 public sealed unsafe class SafeTensorsFile : ITensorSource
 {
-    // Rows copied per block when axes after the first are also selected: bounds the temporary buffer.
-    const long BlockBytes = 4L << 20;
+    // Rows read per block when axes after the first are also selected: bounds the temporary buffer (and keeps it in cache).
+    const long BlockBytes = 1L << 20;
 
     readonly FileStream _stream;
     readonly MemoryMappedFile _map;
@@ -108,9 +108,9 @@ public sealed unsafe class SafeTensorsFile : ITensorSource
     }
 
     /// <summary>
-    /// Reads only the selected elements. Rows of axis 0 are copied one contiguous run at a time straight out of the
-    /// mapping; other axes are then selected in memory, a block of rows at a time, so the memory used is about the
-    /// size of the result, whatever the size of the stored tensor.
+    /// Reads only the selected elements. Rows of axis 0 are read one contiguous run at a time with positioned reads;
+    /// when other axes are selected too, a block of rows is read into one reused buffer and the selected elements are
+    /// gathered from it, so the memory used is about the size of the result, whatever the size of the stored tensor.
     /// </summary>
     /// <exception cref="ArgumentException">The index lists do not match the tensor's axes, or an index is out of range.</exception>
     public Tensor ReadSelected(string key, IReadOnlyList<long[]?> indices, ScalarType? dtype = null)
@@ -122,58 +122,85 @@ public sealed unsafe class SafeTensorsFile : ITensorSource
 
         using var scope = NewDisposeScope();
         var result = empty(selectedShape, entry.Info.DType);
+        AdviseHugePages(result);
         long rowBytes = shape[0] == 0 ? 0 : entry.ByteLength / shape[0];
         long[]? rows = indices[0];
         long rowCount = selectedShape[0];
-        bool innerSelected = false;
-        for (int axis = 1; axis < shape.Length; axis++) innerSelected |= indices[axis] is not null;
-
         long tensorOffset = _header.DataStart + entry.Begin;
-        if (!innerSelected)
+        var gather = IndexSelection.InnerElementOffsets(shape, indices);
+        if (gather is null)
         {
             CopyRows(tensorOffset, rowBytes, rows, 0, rowCount, result);
             return Convert(result, dtype).MoveToOuterDisposeScope();
         }
-        var inner = new Tensor?[shape.Length];
+
+        if (rowBytes == 0 || gather.Length == 0) return Convert(result, dtype).MoveToOuterDisposeScope(); // no elements
+        int elementSize = (int)result.ElementSize;
+        long outputRowBytes = gather.Length * (long)elementSize;
+        long blockRows = Math.Max(1, Math.Min(rowCount, BlockBytes / Math.Max(1, rowBytes)));
+        if (blockRows * rowBytes > int.MaxValue || blockRows * outputRowBytes > int.MaxValue)
+            throw new NotSupportedException($"{Origin}: a row of '{key}' is over 2 GiB; selected reads of it are not supported.");
+        // One block buffer from the shared pool: its pages stay mapped from one tensor to the next (a page fault
+        // costs about 10 µs on the project's VM, more than reading the page), and rows read but not kept never
+        // reach the result.
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent((int)(blockRows * rowBytes));
         try
         {
-            for (int axis = 1; axis < shape.Length; axis++)
-                if (indices[axis] is { } idx) inner[axis] = tensor(idx, ScalarType.Int64);
-            long blockRows = Math.Max(1, BlockBytes / Math.Max(1, rowBytes));
-            var blockShape = (long[])shape.Clone();
             for (long start = 0; start < rowCount; start += blockRows)
             {
                 long n = Math.Min(blockRows, rowCount - start);
-                using var blockScope = NewDisposeScope();
-                blockShape[0] = n;
-                Tensor block = empty(blockShape, entry.Info.DType);
+                var block = buffer.AsSpan(0, (int)(n * rowBytes));
                 CopyRows(tensorOffset, rowBytes, rows, start, n, block);
-                for (int axis = 1; axis < shape.Length; axis++)
-                    if (inner[axis] is { } index) block = block.index_select(axis, index);
-                result.narrow(0, start, n).copy_(block);
+                using var outputRows = result.narrow(0, start, n);
+                Gather(block, (int)rowBytes, outputRows.bytes, (int)outputRowBytes, gather, elementSize);
             }
         }
         finally
         {
-            foreach (var t in inner) t?.Dispose();
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
         }
         return Convert(result, dtype).MoveToOuterDisposeScope();
     }
 
-    // Copies selected rows [first, first + count) of the selection (all rows when rows is null) into destination,
-    // merging consecutive source rows into one read. Rows are read with positioned reads (pread), not through the
-    // mapping: the kernel maps file pages in large folios (about 1 MiB around every touched row here), so reading
-    // scattered rows through the mapping would make the process's resident peak the rows touched, not the result.
-    void CopyRows(long tensorOffset, long rowBytes, long[]? rows, long first, long count, Tensor destination)
+    // Filling a fresh multi-megabyte result page by page is mostly page faults (about 10 µs each on the project's VM).
+    static void AdviseHugePages(Tensor result)
     {
-        // One span over the destination instead of a narrowed tensor per run: a row of a selected matrix is often only
-        // a few KiB, and a TorchSharp view costs several native calls.
-        if (TensorBytes.ByteCount(destination) > int.MaxValue)
+        long bytes = TensorBytes.ByteCount(result);
+        if (bytes < 4L << 20 || bytes > int.MaxValue) return;
+        fixed (byte* start = result.bytes) MemoryAdvice.HugePages(start, bytes);
+    }
+
+    // Copies the elements at offsets (element units, within one source row) of each source row into the output rows.
+    static void Gather(ReadOnlySpan<byte> source, int sourceRowBytes, Span<byte> output, int outputRowBytes, long[] offsets, int elementSize)
+    {
+        int rowCount = source.Length / sourceRowBytes;
+        for (int r = 0; r < rowCount; r++)
         {
-            CopyRowsInSlices(tensorOffset, rowBytes, rows, first, count, destination);
-            return;
+            var from = source.Slice(r * sourceRowBytes, sourceRowBytes);
+            var to = output.Slice(r * outputRowBytes, outputRowBytes);
+            switch (elementSize)
+            {
+                case 4: GatherElements(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, int>(from), System.Runtime.InteropServices.MemoryMarshal.Cast<byte, int>(to), offsets); break;
+                case 2: GatherElements(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, short>(from), System.Runtime.InteropServices.MemoryMarshal.Cast<byte, short>(to), offsets); break;
+                case 8: GatherElements(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, long>(from), System.Runtime.InteropServices.MemoryMarshal.Cast<byte, long>(to), offsets); break;
+                case 1: GatherElements(from, to, offsets); break;
+                default: throw new NotSupportedException($"Elements of {elementSize} bytes.");
+            }
         }
-        var target = destination.bytes;
+    }
+
+    static void GatherElements<T>(ReadOnlySpan<T> from, Span<T> to, long[] offsets)
+    {
+        for (int i = 0; i < offsets.Length; i++) to[i] = from[(int)offsets[i]];
+    }
+
+    // Reads selected rows [first, first + count) of the selection (all rows when rows is null) into target (a tensor's
+    // bytes or a buffer), merging consecutive source rows into one read. Rows are read with positioned reads (pread),
+    // not through the mapping: the kernel maps file pages in large folios (about 1 MiB around every touched row here),
+    // so reading scattered rows through the mapping would make the process's resident peak the rows touched, not the result.
+    void CopyRows(long tensorOffset, long rowBytes, long[]? rows, long first, long count, Span<byte> target)
+    {
+        var file = _stream.SafeFileHandle; // once: the getter re-seeks the stream on every call
         long i = 0;
         while (i < count)
         {
@@ -181,20 +208,20 @@ public sealed unsafe class SafeTensorsFile : ITensorSource
             long run = 1;
             if (rows is null) run = count - i;
             else while (i + run < count && rows[first + i + run] == sourceRow + run) run++;
-            TensorBytes.ReadAt(target.Slice((int)(i * rowBytes), (int)(run * rowBytes)), _stream.SafeFileHandle, tensorOffset + sourceRow * rowBytes, Origin);
+            TensorBytes.ReadAt(target.Slice((int)(i * rowBytes), (int)(run * rowBytes)), file, tensorOffset + sourceRow * rowBytes, Origin);
             i += run;
         }
     }
 
-    // Destinations over 2 GiB: one span cannot cover them, so copy a slice of rows at a time.
-    void CopyRowsInSlices(long tensorOffset, long rowBytes, long[]? rows, long first, long count, Tensor destination)
+    // Whole selected rows straight into a tensor; over 2 GiB, one slice of rows at a time (a span cannot cover it).
+    void CopyRows(long tensorOffset, long rowBytes, long[]? rows, long first, long count, Tensor destination)
     {
         long rowsPerSlice = Math.Max(1, int.MaxValue / Math.Max(1, rowBytes));
         for (long start = 0; start < count; start += rowsPerSlice)
         {
             long n = Math.Min(rowsPerSlice, count - start);
             using var slice = destination.narrow(0, start, n);
-            CopyRows(tensorOffset, rowBytes, rows, first + start, n, slice);
+            CopyRows(tensorOffset, rowBytes, rows, first + start, n, slice.bytes);
         }
     }
 
