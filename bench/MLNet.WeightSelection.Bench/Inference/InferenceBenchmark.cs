@@ -62,8 +62,11 @@ static class InferenceBenchmark
         var train = FashionMnist.Train();
         var test = FashionMnist.Test();
         var fitRows = FashionMnist.Balanced(train.Rows(), fitImages / Classes, seed: 1);
-        var fitData = ml.Data.LoadFromEnumerable(fitRows.Select(r => new Input { Label = FashionMnist.ClassNames[r.Label], Image = ToImage(train, r.Row) }).ToList());
-        var scoreRows = Enumerable.Range(0, Batch).Select(i => new Input { Label = FashionMnist.ClassNames[test.Labels[i]], Image = ToImage(test, i) }).ToList();
+        // Fresh MLImage objects for every pass: ML.NET's image transforms dispose the images they read from an
+        // in-memory view, so a second pass over the same objects fails with "Object is disposed".
+        IDataView FitData() => ml.Data.LoadFromEnumerable(fitRows.Select(r => new Input { Label = FashionMnist.ClassNames[r.Label], Image = ToImage(train, r.Row) }).ToList());
+        List<Input> ScoreRows() => Enumerable.Range(0, Batch).Select(i => new Input { Label = FashionMnist.ClassNames[test.Labels[i]], Image = ToImage(test, i) }).ToList();
+        var fitData = FitData();
 
         // (1) and (2), (3): the student.
         string studentZip = Path.Combine(folder, "student.model.zip");
@@ -95,7 +98,7 @@ static class InferenceBenchmark
             .Append(ml.Transforms.ExtractPixels("Pixels", "Resized"))
             .Append(ml.Transforms.DnnFeaturizeImage("Features", m => m.ModelSelector.ResNet18(ml, m.OutputColumn, m.InputColumn), "Pixels"))
             .Append(ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy("Label", "Features"));
-        var featurizerFit = featurizerPipeline.Fit(ml.Data.TakeRows(fitData, 200));
+        var featurizerFit = featurizerPipeline.Fit(ml.Data.TakeRows(FitData(), 200));
         ml.Model.Save(featurizerFit, fitData.Schema, featurizerZip);
 
         var studentModel = ml.Model.Load(studentZip, out _);
@@ -109,10 +112,10 @@ static class InferenceBenchmark
 
         var variants = new (string Name, Func<int, double> Latency, Func<double> Throughput)[]
         {
-            ("student via ML.NET (model.zip → ApplyOnnxModel)", n => MlNetLatency(ml, studentModel, scoreRows, n), () => MlNetThroughput(ml, studentModel, scoreRows)),
+            ("student via ML.NET (model.zip → ApplyOnnxModel)", n => MlNetLatency(ml, studentModel, ScoreRows(), n), () => MlNetThroughput(ml, studentModel, ScoreRows())),
             ("student via ONNX Runtime directly", n => OrtLatency(session, pixels, n), () => OrtThroughput(session, pixels)),
             ("student in TorchSharp eager", n => TorchLatency(torchStudent, pixels, n), () => TorchThroughput(torchStudent, pixels)),
-            ("ResNet-18 featurizer + LbfgsMaximumEntropy (ML.NET)", n => MlNetLatency(ml, featurizerModel, scoreRows, n), () => MlNetThroughput(ml, featurizerModel, scoreRows)),
+            ("ResNet-18 featurizer + LbfgsMaximumEntropy (ML.NET)", n => MlNetLatency(ml, featurizerModel, ScoreRows(), n), () => MlNetThroughput(ml, featurizerModel, ScoreRows())),
         };
         var rows = new List<Dictionary<string, object>>();
         for (int round = 1; round <= rounds; round++)
@@ -166,19 +169,20 @@ static class InferenceBenchmark
         md.AppendLine();
         md.AppendLine("On disk: model.zip for the ML.NET pipelines, the .onnx file for ONNX Runtime, the safetensors weights for TorchSharp. MFLOPs: analytic (convolutions and classifier; bench/MLNet.WeightSelection.Bench/Inference/ResNetFlops.cs); the featurizer's ResNet-18 runs at 224 px.");
         ResultFile.Write("inference", ResultFile.Command(raw), machine, started, new { threads, latency_runs = latencyRuns, batch = Batch, fit_images = fitRows.Count, epochs, rows, summary }, md.ToString());
-        foreach (var r in scoreRows) r.Image.Dispose();
         return 0;
     }
 
     static double MlNetLatency(MLContext ml, ITransformer model, List<Input> rows, int runs)
     {
-        using var engine = ml.Model.CreatePredictionEngine<Input, Output>(model);
+        // Not disposed: disposing a PredictionEngine disposes the model's OnnxTransformer session with it, and the
+        // same model is scored again afterwards (Transform then fails with a NullReferenceException inside ONNX Runtime).
+        var engine = ml.Model.CreatePredictionEngine<Input, Output>(model);
         for (int i = 0; i < 3; i++) engine.Predict(rows[i]);
         var times = new List<double>();
         for (int i = 0; i < runs; i++)
         {
             var clock = Stopwatch.StartNew();
-            var output = engine.Predict(rows[i % rows.Count]);
+            var output = engine.Predict(rows[(i + 3) % rows.Count]); // rows not used by the warm-up
             times.Add(clock.Elapsed.TotalMilliseconds);
             if (output.Score.Length != Classes) throw new InvalidOperationException($"Expected {Classes} scores, got {output.Score.Length}.");
         }
