@@ -27,7 +27,7 @@ public sealed class ImageClassifierTrainer
     /// checks their gradients first and falls back to ATen's convolution when they are wrong. Eval-mode forwards (the
     /// distillation teacher, validation, <c>Evaluate</c>) always use ATen's convolution, because the oneDNN
     /// inside TorchSharp-cpu 0.107 sometimes returns wrong values or NaN there after a training step. Set false to
-    /// train with ATen's convolution only (2.4–3.4× slower training steps for ResNet and ConvNeXt on the project's machine).
+    /// train with ATen's convolution only (2–3.4× slower training steps for ResNet and ConvNeXt on the project's machine).
     /// </summary>
     public static bool UseOneDnnConvolutions { get; set; } = true;
 

@@ -23,7 +23,7 @@ namespace MLNet.WeightSelection.Training;
 /// default (at::Context::setUserEnabledMkldnn(false)), so every eval-mode forward uses it, and turns oneDNN on only
 /// around each training step (<see cref="ForTrainingStep"/>) when <see cref="ImageClassifierTrainer.UseOneDnnConvolutions"/>
 /// is set (the default) and oneDNN's convolution gradients match an unfold/matmul reference at the training thread
-/// count. oneDNN makes a training step 2.4× (ResNet) to 3.4× (ConvNeXt) faster than ATen here (bench/results/throughput.md).
+/// count. oneDNN makes a training step 2–3.4× faster than ATen here (ResNet, ConvNeXt) (bench/results/throughput.md).
 /// </summary>
 internal static class OneDnnConvolutions
 {
