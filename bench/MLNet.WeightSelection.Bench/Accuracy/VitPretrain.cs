@@ -56,8 +56,7 @@ static class VitPretrain
 
         var clock = Stopwatch.StartNew();
         var result = new ImageClassifierTrainer(options).Train(teacher, train, validation,
-            onEpoch: m => Console.Error.WriteLine($"[{DateTime.Now:HH:mm:ss}] {m}"),
-            log: line => Console.Error.WriteLine($"[{DateTime.Now:HH:mm:ss}] {line}"));
+            log: line => Console.Error.WriteLine($"[{DateTime.Now:HH:mm:ss}] {line}")); // epoch lines included
         var final = ImageClassifierTrainer.Evaluate(teacher, validation);
         SafeTensorsWriter.Save(weights, teacher.state_dict(), new Dictionary<string, string>
         {

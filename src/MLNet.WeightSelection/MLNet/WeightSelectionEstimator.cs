@@ -228,7 +228,6 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
             {
                 last = metrics;
                 progress.Checkpoint(metrics.TrainLoss, metrics.ValidationAccuracy, metrics.Epoch);
-                log(metrics.ToString());
                 _options.MetricsCallback?.Invoke(metrics);
                 // A stop asked for during the epoch (or by the callback) takes effect here at the latest.
                 cancel.ThrowIfCanceled();

@@ -43,7 +43,7 @@ public sealed class ImageClassifierTrainer
     /// <param name="validation">Validation images (same classes and image size), or null.</param>
     /// <param name="teacher">The teacher for <see cref="TrainingOptions.Distillation"/> (required then, ignored otherwise).</param>
     /// <param name="onEpoch">Called after each epoch (after its checkpoint is written) with that epoch's metrics.</param>
-    /// <param name="log">Receives progress lines.</param>
+    /// <param name="log">Receives progress lines, including each epoch's metrics line (so <paramref name="onEpoch"/> need not print them).</param>
     /// <param name="cancellationToken">Checked before every batch; cancellation throws <see cref="OperationCanceledException"/>.</param>
     /// <returns>The history and how training ended. The student holds the best epoch's weights under early stopping, else the last.</returns>
     /// <exception cref="ArgumentException">Classes, image sizes or the teacher do not fit together; raised before any training.</exception>

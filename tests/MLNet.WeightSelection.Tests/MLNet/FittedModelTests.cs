@@ -128,6 +128,7 @@ public class FittedModelTests
         lock (_f.Log) log = _f.Log.ToList();
         Assert.Contains(log, m => m.Source.StartsWith("InitializeFromTeacher", StringComparison.Ordinal) && m.Message.Contains("Selected the student's weights from"));
         Assert.Contains(log, m => m.Source.StartsWith("InitializeFromTeacher", StringComparison.Ordinal) && m.Message.Contains("epoch 2: train loss"));
+        Assert.Single(log, m => m.Message.Contains("epoch 1: train loss", StringComparison.Ordinal)); // once, not from both the trainer and the estimator
     }
 
     [Fact]
