@@ -57,8 +57,11 @@ public sealed class WeightSelectionTransformer : ITransformer, IDisposable
     /// <summary>Rows skipped as unreadable images (training and validation data), with SkipUnreadableImages.</summary>
     public int SkippedImages { get; }
 
-    /// <summary>The trained student's architecture (classes and image size included).</summary>
-    public ModelSpec StudentSpec => _student.Spec;
+    /// <summary>
+    /// The trained student's architecture: classes, image size and the input convention it was trained with (its
+    /// teacher's, when inherited), so <c>StudentSpec.CreateModel()</c> plus the saved weights rebuilds it exactly.
+    /// </summary>
+    public ModelSpec StudentSpec => _student.Spec with { Input = _student.Input };
 
     /// <summary>The chain of built-in ML.NET transformers that scores, and that <c>Model.Save</c> writes.</summary>
     public ITransformer ScoringModel => _scoring;

@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using MLNet.WeightSelection.Models;
 using MLNet.WeightSelection.Training;
 using TorchSharp;
 using Xunit;
@@ -28,6 +29,20 @@ public class DeviceAndDistillationTests
             Threads = 1,
         };
         return (ml, data, options);
+    }
+
+    [Fact]
+    public void StudentSpec_carries_the_input_convention_the_student_inherited_from_its_teacher()
+    {
+        var (ml, data, options) = Setup();
+        string folder = TestPaths.NewTempDirectory();
+        var teacherSpec = TinyModels.Teacher() with { Input = InputConvention.Inception };
+        options.Teacher = Teacher.FromFile(TinyModels.SaveTeacher(folder, teacherSpec), teacherSpec);
+        Assert.NotEqual(InputConvention.Inception, TinyModels.Student().Input);
+        using var model = ml.Transforms.InitializeFromTeacher(options).Fit(data);
+        Assert.Equal(InputConvention.Inception, model.StudentSpec.Input);
+        using var rebuilt = model.StudentSpec.CreateModel();
+        Assert.Equal(InputConvention.Inception, rebuilt.Input);
     }
 
     [Fact]
