@@ -135,7 +135,7 @@ static class VitTransfer
 
     sealed class PixelRow
     {
-        public uint Label { get; set; }
+        public string Label { get; set; } = "";
 
         public float[] Image { get; set; } = Array.Empty<float>();
     }
@@ -150,14 +150,16 @@ static class VitTransfer
             using var ds = data.ToDataset(rows, Classes);
             var pixels = ds.Images.to_type(ScalarType.Float32).flatten(1).data<float>().ToArray();
             int width = 3 * VitSetup.ImageSize * VitSetup.ImageSize;
-            var items = rows.Select((r, i) => new PixelRow { Label = (uint)(r.Label + 1), Image = pixels.AsSpan(i * width, width).ToArray() }).ToList();
+            var items = rows.Select((r, i) => new PixelRow { Label = FashionMnist.ClassNames[VitSetup.StudentClasses[r.Label]], Image = pixels.AsSpan(i * width, width).ToArray() }).ToList();
             var schema = SchemaDefinition.Create(typeof(PixelRow));
-            schema["Label"].ColumnType = new KeyDataViewType(typeof(uint), Classes);
             schema["Image"].ColumnType = new VectorDataViewType(NumberDataViewType.Single, 3, VitSetup.ImageSize, VitSetup.ImageSize);
             return ml.Data.LoadFromEnumerable(items, schema);
         }
+        // Labels as users have them (class names), keyed by one MapValueToKey fitted on the training rows.
+        var trainView = View(trainSet, subset);
+        var keys = ml.Transforms.Conversion.MapValueToKey("Label").Fit(trainView);
         var clock = Stopwatch.StartNew();
-        var result = WeightSelectionLinearProbe.Evaluate(ml, View(trainSet, subset), View(testSet, testRows), new WeightSelectionOptions
+        var result = WeightSelectionLinearProbe.Evaluate(ml, keys.Transform(trainView), keys.Transform(View(testSet, testRows)), new WeightSelectionOptions
         {
             Teacher = global::MLNet.WeightSelection.Teacher.FromFile(teacherPath, teacherSpec),
             Student = VitSetup.Spec(embed, depth, Classes, dropPath: 0.1),
