@@ -54,23 +54,9 @@ internal static unsafe class TensorBytes
     }
 
     /// <summary>
-    /// Fills contiguous CPU tensor <paramref name="destination"/> from <paramref name="file"/> at byte
-    /// <paramref name="offset"/> with positioned reads, which map nothing into the process.
+    /// Fills <paramref name="span"/> from <paramref name="file"/> at byte <paramref name="offset"/> with positioned
+    /// reads, which map nothing into the process.
     /// </summary>
-    /// <exception cref="EndOfStreamException">The file ends first.</exception>
-    public static void ReadAt(Tensor destination, Microsoft.Win32.SafeHandles.SafeFileHandle file, long offset, string origin)
-    {
-        long count = ByteCount(destination);
-        if (count == 0) return;
-        if (count > SliceLimit)
-        {
-            ForEachSlice(destination, (slice, sliceOffset) => ReadAt(slice, file, offset + sliceOffset, origin));
-            return;
-        }
-        ReadAt(destination.bytes, file, offset, origin);
-    }
-
-    /// <summary>Fills <paramref name="span"/> from <paramref name="file"/> at byte <paramref name="offset"/> with positioned reads.</summary>
     /// <exception cref="EndOfStreamException">The file ends first.</exception>
     public static void ReadAt(Span<byte> span, Microsoft.Win32.SafeHandles.SafeFileHandle file, long offset, string origin)
     {

@@ -105,8 +105,8 @@ internal static class OneDnnConvolutions
     {
         lock (Gate)
         {
-            if (Enabled is not { } enabled) return false; // not Linux, or another libtorch: nothing to switch
-            if (enabled)
+            bool? enabled = Enabled; // null: not Linux, or another libtorch; nothing to switch, but still check
+            if (enabled == true)
             {
                 SetUserEnabledMkldnn(GlobalContext(), false);
                 DisableUnusableNnpack();
@@ -115,10 +115,12 @@ internal static class OneDnnConvolutions
             if (!VerifiedAten.Contains(threads))
             {
                 if (!GradientsAreCorrect(out string atenDetail))
-                    throw new InvalidOperationException($"Convolution gradients from libtorch are wrong on this CPU ({atenDetail}), even without oneDNN; training would not learn correctly. Train on another device.");
+                    throw new InvalidOperationException(enabled is null
+                        ? $"Convolution gradients from libtorch are wrong on this CPU ({atenDetail}); training would not learn correctly. Set {IsaVariable}=AVX2 in the environment before starting the process, or train on another device."
+                        : $"Convolution gradients from libtorch are wrong on this CPU ({atenDetail}), even without oneDNN; training would not learn correctly. Train on another device.");
                 VerifiedAten.Add(threads);
             }
-            if (!useOneDnn) return false;
+            if (!useOneDnn || enabled is null) return false;
             if (VerifiedOneDnn.TryGetValue(threads, out bool known)) return known;
             bool right;
             string detail;
