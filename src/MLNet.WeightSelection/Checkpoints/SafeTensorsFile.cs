@@ -166,7 +166,7 @@ public sealed unsafe class SafeTensorsFile : ITensorSource
     static void AdviseHugePages(Tensor result)
     {
         long bytes = TensorBytes.ByteCount(result);
-        if (bytes < 4L << 20 || bytes > int.MaxValue) return;
+        if (bytes > int.MaxValue) return; // one span cannot cover it; MemoryAdvice.HugePages skips small ones
         fixed (byte* start = result.bytes) MemoryAdvice.HugePages(start, bytes);
     }
 

@@ -57,17 +57,6 @@ internal static class OneDnnConvolutions
     [return: MarshalAs(UnmanagedType.U1)]
     static extern bool NnpackAvailable();
 
-    /// <summary>Whether ATen's convolution may try NNPACK; null when that cannot be asked (not Linux, or no libtorch).</summary>
-    public static bool? NnpackEnabled
-    {
-        get
-        {
-            if (!OperatingSystem.IsLinux()) return null;
-            try { return UserEnabledNnpack(GlobalContext()); }
-            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { return null; }
-        }
-    }
-
     /// <summary>Whether libtorch currently uses oneDNN for convolutions; null when that cannot be asked (not Linux, or no libtorch).</summary>
     public static bool? Enabled
     {
