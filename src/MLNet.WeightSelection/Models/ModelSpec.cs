@@ -6,7 +6,7 @@ namespace MLNet.WeightSelection.Models;
 
 /// <summary>
 /// The configuration of one model, per family, in timm's constructor keyword arguments. Its JSON form is
-/// <c>{"family": "vit", ...timm keyword arguments...}</c>, as in ../shared/golden/manifest.json's cases, with an
+/// <c>{"family": "vit", ...timm keyword arguments...}</c>, as in tests/golden/manifest.json's cases, with an
 /// optional <c>"pretrained_cfg"</c> object (input size, mean, std, interpolation) like timm's.
 /// Family records (ViT, ConvNeXt, ResNet) derive from this.
 /// </summary>

@@ -4,7 +4,7 @@ using Xunit;
 
 namespace MLNet.WeightSelection.Tests.Cli;
 
-/// <summary>The golden cases of ../shared/golden/manifest.json with their specs as inline JSON (the manifest entry plus "family").</summary>
+/// <summary>The golden cases of tests/golden/manifest.json with their specs as inline JSON (the manifest entry plus "family").</summary>
 public static class GoldenCases
 {
     public sealed record Case(string Name, string Family, string TeacherSpec, string StudentSpec, string Teacher, string Student,

@@ -2,11 +2,11 @@ using System.Text.Json;
 
 namespace MLNet.WeightSelection.Tests.Models;
 
-/// <summary>One case of ../shared/golden/manifest.json.</summary>
+/// <summary>One case of tests/golden/manifest.json.</summary>
 public sealed record GoldenCase(string Name, string Family, string TeacherJson, string StudentJson, int ImageSize,
     IReadOnlyList<string> ClassifierKeys, string TeacherFile, string StudentFile, string IoFile);
 
-/// <summary>Reads ../shared/golden/manifest.json (tolerances and cases).</summary>
+/// <summary>Reads tests/golden/manifest.json (tolerances and cases).</summary>
 public static class GoldenManifest
 {
     static readonly Lazy<(double Rtol, double Atol, IReadOnlyList<GoldenCase> Cases)> Loaded = new(Load);

@@ -2,7 +2,7 @@ using System.Text.Json;
 
 namespace MLNet.WeightSelection.Tests.Selection;
 
-/// <summary>The golden cases of ../shared/golden/manifest.json.</summary>
+/// <summary>The golden cases of tests/golden/manifest.json.</summary>
 public static class GoldenCases
 {
     public sealed record Case(string Name, string Family, string Teacher, string Student, string[] ClassifierKeys);
