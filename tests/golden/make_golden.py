@@ -5,7 +5,7 @@ For each case: the teacher and the student are built with timm from the case's k
 floating tensor is perturbed with a fixed seed, weight selection is done here in plain PyTorch (uniform
 element selection, first-N layer selection), and three files are written:
 CASE.teacher.safetensors, CASE.student.safetensors and CASE.io.safetensors (README.md says what each holds).
-The manifest's "generator" field is rewritten with the timm and torch versions used.
+The manifest's "generator" field is rewritten with the timm and torch versions and the CPU capability used.
 
 Usage (README.md says how to get timm's source and Debian's torch):
     PYTHONPATH=/path/to/timm /usr/bin/python3 tests/golden/make_golden.py [--out DIR]
@@ -16,7 +16,11 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
+
+# torch's sampler for float tensors of 16 or more elements has an AVX2 path whose last bits differ from its
+# default path, so every file depends on the kernels torch dispatches to. Pin AVX2 (an AVX512 machine would
+# otherwise dispatch to its AVX512 kernels); main() checks that torch took it.
+os.environ.setdefault("ATEN_CPU_CAPABILITY", "avx2")
 
 import numpy as np
 import torch
@@ -134,14 +138,14 @@ def safetensors_bytes(tensors):
 
 def write_atomically(path, data):
     """Writes to a temporary file beside `path` and renames it, so a failed run leaves no partial file."""
-    folder = os.path.dirname(path)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+    temporary = path + ".partial"
     try:
-        with os.fdopen(handle, "wb") as file:
+        with open(temporary, "wb") as file:
             file.write(data)
         os.replace(temporary, path)
     except BaseException:
-        os.unlink(temporary)
+        if os.path.exists(temporary):
+            os.unlink(temporary)
         raise
 
 
@@ -185,6 +189,14 @@ def timm_commit():
         return None
 
 
+def cpu_capability():
+    """The kernel set torch dispatches to, as its build configuration reports it (AVX2, AVX512, NO AVX ...)."""
+    for line in torch.__config__.show().splitlines():
+        if "CPU capability usage:" in line:
+            return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--manifest", default=os.path.join(HERE, "manifest.json"),
@@ -199,6 +211,11 @@ def main():
             if field not in case:
                 raise SystemExit(f"{args.manifest}: case {index} has no '{field}'")
 
+    capability = cpu_capability()
+    if capability != "AVX2":
+        raise SystemExit(f"torch runs with CPU capability {capability} (ATEN_CPU_CAPABILITY="
+                         f"{os.environ.get('ATEN_CPU_CAPABILITY')}); the golden files are made with AVX2, "
+                         "which needs an x86-64 CPU with AVX2 and ATEN_CPU_CAPABILITY unset or avx2")
     commit = timm_commit()
     if commit is None:
         print(f"warning: timm at {os.path.dirname(timm.__file__)} is not a git checkout; its commit is not recorded",
@@ -216,6 +233,7 @@ def main():
         "timm": timm.__version__,
         "timm_commit": commit,
         "torch": torch.__version__,
+        "cpu_capability": capability,
         "numpy": np.__version__,
     }
     os.makedirs(args.out, exist_ok=True)
