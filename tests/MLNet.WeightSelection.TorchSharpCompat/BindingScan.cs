@@ -98,8 +98,8 @@ public static class BindingScan
                 foreach (var method in methods.OrderBy(Describe, StringComparer.Ordinal))
                 {
                     if (!HasBody(method)) { withoutBody++; continue; }
-                    var handles = closedType.IsGenericType ? closedType.GenericTypeArguments.Select(a => a.TypeHandle).ToArray() : null;
-                    var methodArgs = Array.Empty<RuntimeTypeHandle>();
+                    // PrepareMethod takes the type's arguments, then the method's, in one array.
+                    var instantiation = closedType.GenericTypeArguments.Select(a => a.TypeHandle).ToList();
                     if (method.IsGenericMethodDefinition)
                     {
                         var args = ArgumentsFor(method.GetGenericArguments());
@@ -108,11 +108,11 @@ public static class BindingScan
                             skipped.Add(new SkippedGeneric(Describe(method), "a type parameter's constraints are not met by object, int or float"));
                             continue;
                         }
-                        methodArgs = args.Select(a => a.TypeHandle).ToArray();
+                        instantiation.AddRange(args.Select(a => a.TypeHandle));
                     }
                     try
                     {
-                        RuntimeHelpers.PrepareMethod(method.MethodHandle, handles == null && methodArgs.Length == 0 ? null : (handles ?? Array.Empty<RuntimeTypeHandle>()).Concat(methodArgs).ToArray());
+                        RuntimeHelpers.PrepareMethod(method.MethodHandle, instantiation.Count == 0 ? null : instantiation.ToArray());
                         compiled++;
                         compiledTokens.Add(method.MetadataToken);
                         if (closedType.IsGenericType || method.IsGenericMethodDefinition) generic++;
@@ -139,8 +139,7 @@ public static class BindingScan
 
     /// <summary>The exceptions a stale reference produces; anything else is a bug in the scan and propagates.</summary>
     static bool IsBindingError(Exception e) => e is MissingMemberException or TypeLoadException or FileNotFoundException
-        or FileLoadException or BadImageFormatException or InvalidProgramException or TypeInitializationException
-        or ArgumentException;
+        or FileLoadException or BadImageFormatException or InvalidProgramException;
 
     static bool HasBody(MethodBase method) =>
         !method.IsAbstract
