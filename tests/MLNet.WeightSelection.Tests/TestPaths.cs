@@ -13,29 +13,14 @@ public static class TestPaths
     public static string GoldenFile(string name) => Path.Combine(Golden, name);
 
     /// <summary>
-    /// This test run's own folder under the system temp folder. Every temporary folder a test makes lives under it,
-    /// and it is removed when the test process exits, so a run leaves nothing behind even where a test forgets.
-    /// </summary>
-    public static string RunTempRoot { get; } = CreateRunTempRoot();
-
-    /// <summary>
-    /// A new empty temporary folder under <see cref="RunTempRoot"/>. Made during a test, it is removed when that test
-    /// ends (<see cref="RemoveTestTempFoldersAttribute"/>); made by a fixture, when the run ends.
+    /// A new empty temporary folder under <see cref="TempFolder.RunRoot"/>. Made during a test, it is removed when that
+    /// test ends (<see cref="RemoveTestTempFoldersAttribute"/>); made by a fixture, when the run ends.
     /// </summary>
     public static string NewTempDirectory()
     {
-        string path = Path.Combine(RunTempRoot, Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(path);
+        string path = TempFolder.CreateUnderRunRoot();
         RemoveTestTempFoldersAttribute.Track(path);
         return path;
-    }
-
-    static string CreateRunTempRoot()
-    {
-        string root = Path.Combine(Path.GetTempPath(), $"ws-tests-{Environment.ProcessId}-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(root);
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => TempFolder.TryDelete(root);
-        return root;
     }
 
     static string FindRepoRoot()
@@ -44,31 +29,4 @@ public static class TestPaths
             if (File.Exists(Path.Combine(dir.FullName, "MLNet.WeightSelection.sln"))) return dir.FullName;
         throw new InvalidOperationException($"No MLNet.WeightSelection.sln above {AppContext.BaseDirectory}.");
     }
-}
-
-/// <summary>A test's own temporary folder, removed with everything in it when disposed.</summary>
-public sealed class TempFolder : IDisposable
-{
-    /// <summary>Makes a new empty folder under <see cref="TestPaths.RunTempRoot"/>.</summary>
-    public TempFolder() => Path = TestPaths.NewTempDirectory();
-
-    /// <summary>The folder's full path.</summary>
-    public string Path { get; }
-
-    /// <summary>Path of an entry inside the folder.</summary>
-    public string File(string name) => System.IO.Path.Combine(Path, name);
-
-    /// <inheritdoc/>
-    public void Dispose() => TryDelete(Path);
-
-    /// <summary>Deletes a folder tree; a file still open elsewhere (memory-mapped on Windows) leaves it for the run's exit.</summary>
-    internal static void TryDelete(string path)
-    {
-        try { if (Directory.Exists(path)) Directory.Delete(path, recursive: true); }
-        catch (IOException) { }
-        catch (UnauthorizedAccessException) { }
-    }
-
-    /// <inheritdoc/>
-    public override string ToString() => Path;
 }
