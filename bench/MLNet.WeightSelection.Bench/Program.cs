@@ -24,6 +24,7 @@ static class Program
         ["profile-read"] = ("diagnostic: time one selected read, cold and warm (--teacher)", (a, _) => ReadProfile.Run(a)),
         ["check-init"] = ("diagnostic: count NaNs written by TorchSharp trunc_normal_", (a, _) => Diagnostics.InitCheck.Run(a)),
         ["check-onednn"] = ("diagnostic: NaN from eval convolutions after a training step, oneDNN everywhere vs ATen for eval", (a, _) => Diagnostics.OneDnnCheck.Run(a)),
+        ["open-header"] = ("child: open a safetensors file and read every tensor's info (--file)", (a, _) => Header.HeaderChildren.OpenHeader(a)),
         ["runtime-baseline"] = ("child: start libtorch and exit", (a, _) => SelectionChildren.RuntimeBaseline(a)),
     };
 
