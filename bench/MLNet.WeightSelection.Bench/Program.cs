@@ -17,6 +17,7 @@ static class Program
         ["fmnist-resnet"] = ("section 4: half-width ResNet on Fashion-MNIST subsets: weight selection vs random vs featurizer [--sizes 1000,5000 --seeds 1,2]", Accuracy.ResNetExperiment.Run),
         ["vit-pretrain"] = ("section 4: pretrain the ViT teacher on classes 0-4, resumable [--embed 192 --epochs 30]", Accuracy.VitPretrain.Run),
         ["vit-transfer"] = ("section 4: ViT students on classes 5-9, weight selection vs random, curves, probe [--teacher-embed 192 --probe]", Accuracy.VitTransfer.Run),
+        ["safetensors-header"] = ("issue 12: open + ws inspect of 99 MB and 1,000,000-tensor headers vs a normal file, against a baseline build [--rounds 3 --baseline-ws PATH]", (a, raw) => Header.HeaderBenchmark.Run(a, raw)),
         // Children of the benchmarks (measured as separate processes).
         ["make-teacher"] = ("child: write a random-weight teacher (--model, --out)", (a, _) => SelectionChildren.MakeTeacher(a)),
         ["read-file"] = ("child: read a file once (--file)", (a, _) => SelectionChildren.ReadFile(a)),
