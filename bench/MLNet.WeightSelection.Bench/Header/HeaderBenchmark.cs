@@ -132,7 +132,7 @@ static class HeaderBenchmark
     static Measurement Report(Measurement m)
     {
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  {m.File,-36} {m.Build,-12} {m.Kind,-13} wall {m.WallSeconds,7:F2} s{(m.OpenSeconds is { } o ? $", open {o,6:F2} s" : "")}{(m.AllocatedBytes is { } a ? $", allocated {Mb(a),7:F0} MB" : "")}, VmHWM {Mb(m.VmHwmBytes),6:F0} MB"));
+            $"  {m.File,-36} {m.Build,-12} {m.Kind,-13} wall {m.WallSeconds,7:F2} s{(m.OpenSeconds is { } o ? $", open {o,6:F2} s" : "")}{(m.AllocatedBytes is { } a ? $", allocated {Mb(a),8:F2} MB" : "")}, VmHWM {Mb(m.VmHwmBytes),6:F0} MB"));
         return m;
     }
 
@@ -165,7 +165,7 @@ static class HeaderBenchmark
                 ["median_vm_hwm_bytes"] = hwm, ["output_chars"] = g[0].OutputChars,
             });
             md.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {group.Key.File} | {header / 1e6:F2} | {group.Key.Build} | {group.Key.Kind} | {wall:F2} | {ratio:F2} | {(open is { } o ? o.ToString("F2", CultureInfo.InvariantCulture) : "–")} | {(allocated is { } a ? Mb((long)a).ToString("F0", CultureInfo.InvariantCulture) : "–")} | {(allocated is { } a2 ? (a2 / header).ToString("F2", CultureInfo.InvariantCulture) : "–")} | {Mb((long)hwm):F0} |"));
+                $"| {group.Key.File} | {header / 1e6:F3} | {group.Key.Build} | {group.Key.Kind} | {wall:F2} | {ratio:F2} | {(open is { } o ? o.ToString("F2", CultureInfo.InvariantCulture) : "–")} | {(allocated is { } a ? Mb((long)a).ToString("F2", CultureInfo.InvariantCulture) : "–")} | {(allocated is { } a2 ? (a2 / header).ToString("F2", CultureInfo.InvariantCulture) : "–")} | {Mb((long)hwm):F0} |"));
         }
         if (builds.Count > 1)
         {
