@@ -6,8 +6,8 @@
 # continues from the last finished epoch. `vit` (the full-width pair, 30 epochs) takes many hours and is not in the
 # default list. The defaults together took about two hours on an idle 2-core machine; on a shared machine, longer.
 #
-# Usage: bench/run-all.sh [PART ...]       PART: selection throughput inference resnet resnet-full vit-narrow vit
-#        bench/run-all.sh                  runs selection throughput inference resnet resnet-full vit-narrow (what docs/ reports)
+# Usage: bench/run-all.sh [PART ...]       PART: selection throughput inference header resnet resnet-full vit-narrow vit
+#        bench/run-all.sh                  runs selection throughput inference header resnet resnet-full vit-narrow (what docs/ reports)
 # Needs: the .NET 10 SDK; Debian's python3-torch (/usr/bin/python3) and dataset-fashion-mnist, installed below when
 # missing (apt-get, as root). Results: bench/results/*.json|md (committed); big files: bench/out/ (git-ignored).
 set -euo pipefail
@@ -31,15 +31,17 @@ part() {
     selection)   run selection --rounds 3 ;;
     throughput)  run throughput --rounds 2 --steps 10 --trainer-steps 10 ;;
     inference)   run inference --rounds 3 ;;
+    header)      dotnet build src/MLNet.WeightSelection.Cli -c Release --nologo -v quiet -clp:ErrorsOnly
+                 run safetensors-header --rounds 3 --baseline-ws "$(bench/header-baseline.sh 9cc61a5)" --baseline-name "main 9cc61a5" ;;
     resnet)      run fmnist-resnet --sizes 1000,5000 --seeds 1,2,3 --epochs 1000:30,5000:10 ;;
     resnet-full) run fmnist-resnet --sizes 60000 --seeds 1 --epochs 60000:5 ;;
     vit-narrow)  run vit-pretrain --embed 96 --epochs 5
                  run vit-transfer --teacher-embed 96 --student-embed 48 --sizes 250,1000 --depths 12,6 --seeds 1,2,3 --epochs 250:40,1000:20 --probe ;;
     vit)         run vit-pretrain --embed 192 --epochs 30
                  run vit-transfer --teacher-embed 192 --student-embed 96 --sizes 250,1000 --depths 12,6 --seeds 1,2,3 --epochs 250:100,1000:50 --probe ;;
-    *) echo "Unknown part '$1'. Parts: selection throughput inference resnet resnet-full vit-narrow vit" >&2; exit 2 ;;
+    *) echo "Unknown part '$1'. Parts: selection throughput inference header resnet resnet-full vit-narrow vit" >&2; exit 2 ;;
   esac
 }
 
-if [[ $# -eq 0 ]]; then set -- selection throughput inference resnet resnet-full vit-narrow; fi
+if [[ $# -eq 0 ]]; then set -- selection throughput inference header resnet resnet-full vit-narrow; fi
 for p in "$@"; do part "$p"; done

@@ -17,6 +17,7 @@ static class Program
         ["fmnist-resnet"] = ("section 4: half-width ResNet on Fashion-MNIST subsets: weight selection vs random vs featurizer [--sizes 1000,5000 --seeds 1,2]", Accuracy.ResNetExperiment.Run),
         ["vit-pretrain"] = ("section 4: pretrain the ViT teacher on classes 0-4, resumable [--embed 192 --epochs 30]", Accuracy.VitPretrain.Run),
         ["vit-transfer"] = ("section 4: ViT students on classes 5-9, weight selection vs random, curves, probe [--teacher-embed 192 --probe]", Accuracy.VitTransfer.Run),
+        ["safetensors-header"] = ("issue 12: open + ws inspect of 99 MB and 1,000,000-tensor headers vs a normal file, against a baseline build [--rounds 3 --baseline-ws PATH]", (a, raw) => Header.HeaderBenchmark.Run(a, raw)),
         // Children of the benchmarks (measured as separate processes).
         ["make-teacher"] = ("child: write a random-weight teacher (--model, --out)", (a, _) => SelectionChildren.MakeTeacher(a)),
         ["read-file"] = ("child: read a file once (--file)", (a, _) => SelectionChildren.ReadFile(a)),
@@ -24,6 +25,7 @@ static class Program
         ["profile-read"] = ("diagnostic: time one selected read, cold and warm (--teacher)", (a, _) => ReadProfile.Run(a)),
         ["check-init"] = ("diagnostic: count NaNs written by TorchSharp trunc_normal_", (a, _) => Diagnostics.InitCheck.Run(a)),
         ["check-onednn"] = ("diagnostic: NaN from eval convolutions after a training step, oneDNN everywhere vs ATen for eval", (a, _) => Diagnostics.OneDnnCheck.Run(a)),
+        ["open-header"] = ("child: open a safetensors file and read every tensor's info (--file)", (a, _) => Header.HeaderChildren.OpenHeader(a)),
         ["runtime-baseline"] = ("child: start libtorch and exit", (a, _) => SelectionChildren.RuntimeBaseline(a)),
     };
 

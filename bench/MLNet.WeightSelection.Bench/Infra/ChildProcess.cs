@@ -9,6 +9,12 @@ namespace MLNet.WeightSelection.Bench.Infra;
 /// <param name="Result">The child's last line starting with <c>RESULT </c>, parsed as JSON.</param>
 sealed record ChildRun(double WallSeconds, ProcMemory SampledPeak, JsonElement Result);
 
+/// <summary>The outcome of a measured child whose output is not read (a CLI printing a table).</summary>
+/// <param name="WallSeconds">From start to exit, as the parent saw it (includes runtime start-up).</param>
+/// <param name="SampledPeak">Highest VmHWM / VmRSS / RssAnon / RssFile the parent saw while polling /proc every few ms.</param>
+/// <param name="OutputChars">Characters the child wrote to standard output.</param>
+sealed record QuietRun(double WallSeconds, ProcMemory SampledPeak, long OutputChars);
+
 /// <summary>
 /// Runs a command as a child process and measures it from outside: wall time, and memory polled from
 /// /proc/&lt;pid&gt;/status. The child reports its own VmHWM (the kernel's exact peak) in its RESULT line, because the
@@ -76,6 +82,44 @@ static class ChildProcess
             throw new InvalidOperationException(
                 $"'{file} {string.Join(' ', args)}' failed (exit code {process.ExitCode}{(result is null ? ", no RESULT line" : "")}):\n{string.Join('\n', stderr.TakeLast(30))}");
         return new ChildRun(seconds, new ProcMemory(hwm, rss, anon, fileBacked), JsonDocument.Parse(result).RootElement.Clone());
+    }
+
+    /// <summary>
+    /// Runs a command that reports nothing itself (<c>ws inspect</c>), counting and discarding its standard output, and
+    /// measures it from outside. VmHWM is the kernel's peak, but read by polling: growth in the last few ms before exit
+    /// can be missed.
+    /// </summary>
+    public static QuietRun RunQuiet(string file, string[] args)
+    {
+        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = Repo.Root };
+        foreach (var a in args) info.ArgumentList.Add(a);
+        var clock = Stopwatch.StartNew();
+        using var process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {file}.");
+        var stderr = process.StandardError.ReadToEndAsync();
+        var output = Task.Run(() =>
+        {
+            var buffer = new char[1 << 16];
+            long total = 0;
+            int n;
+            while ((n = process.StandardOutput.Read(buffer, 0, buffer.Length)) > 0) total += n;
+            return total;
+        });
+        long rss = 0, anon = 0, fileBacked = 0, hwm = 0;
+        while (!process.WaitForExit(5))
+        {
+            if (ProcMemory.Read(process.Id) is { } m)
+            {
+                rss = Math.Max(rss, m.VmRss);
+                anon = Math.Max(anon, m.RssAnon);
+                fileBacked = Math.Max(fileBacked, m.RssFile);
+                hwm = Math.Max(hwm, m.VmHwm);
+            }
+        }
+        process.WaitForExit();
+        double seconds = clock.Elapsed.TotalSeconds;
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException($"'{file} {string.Join(' ', args)}' failed (exit code {process.ExitCode}):\n{stderr.Result}");
+        return new QuietRun(seconds, new ProcMemory(hwm, rss, anon, fileBacked), output.Result);
     }
 
     /// <summary>Runs a command that prints one JSON object per line (bench/python/train_throughput.py) and returns them.</summary>

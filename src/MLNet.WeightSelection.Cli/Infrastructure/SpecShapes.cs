@@ -15,11 +15,11 @@ namespace MLNet.WeightSelection.Cli.Infrastructure;
 internal static partial class SpecShapes
 {
     /// <summary>Key → shape of every tensor of <paramref name="source"/>.</summary>
-    public static Dictionary<string, long[]> Of(ITensorSource source) =>
-        source.Keys.ToDictionary(k => k, k => source.GetInfo(k).Shape, StringComparer.Ordinal);
+    public static CheckpointShapes Of(ITensorSource source) =>
+        new(source.Keys.ToDictionary(k => k, k => source.GetInfo(k).Shape, StringComparer.Ordinal));
 
     /// <summary>Where the checkpoint and <paramref name="spec"/> disagree, one phrase each; empty when they agree.</summary>
-    public static IReadOnlyList<string> Mismatches(ModelSpec spec, IReadOnlyDictionary<string, long[]> shapes)
+    public static IReadOnlyList<string> Mismatches(ModelSpec spec, CheckpointShapes shapes)
     {
         var problems = new List<string>();
         void Expect(string what, long actual, long expected)
@@ -32,12 +32,12 @@ internal static partial class SpecShapes
                 Expect("embed_dim (patch_embed.proj.weight axis 0)", Dim(shapes, "patch_embed.proj.weight", 0), v.EmbedDim);
                 Expect("patch_size (patch_embed.proj.weight axis 2)", Dim(shapes, "patch_embed.proj.weight", 2), v.PatchSize);
                 Expect("in_chans (patch_embed.proj.weight axis 1)", Dim(shapes, "patch_embed.proj.weight", 1), v.InChans);
-                Expect("depth (blocks)", Counts(shapes, VitBlock()).GetValueOrDefault(""), v.Depth);
+                Expect("depth (blocks)", shapes.LayerCounts(VitBlock()).GetValueOrDefault(""), v.Depth);
                 Expect("the MLP width (blocks.0.mlp.fc1.weight axis 0)", Dim(shapes, "blocks.0.mlp.fc1.weight", 0), v.MlpHiddenDim);
                 break;
             case ConvNeXtSpec c:
                 Expect("dims[0] (stem.0.weight axis 0)", Dim(shapes, "stem.0.weight", 0), c.Dims[0]);
-                var depths = Counts(shapes, ConvNeXtBlock());
+                var depths = shapes.LayerCounts(ConvNeXtBlock());
                 Expect("the number of stages", depths.Count, c.Depths.Length);
                 for (int s = 0; s < c.Depths.Length; s++)
                 {
@@ -50,7 +50,7 @@ internal static partial class SpecShapes
                 bool bottleneck = shapes.ContainsKey("layer1.0.conv3.weight");
                 if (bottleneck != (r.Block == ResNetBlock.Bottleneck))
                     problems.Add($"the blocks are {(bottleneck ? "bottleneck" : "basic")}, the spec says {(r.Block == ResNetBlock.Bottleneck ? "bottleneck" : "basic")}");
-                var layers = Counts(shapes, ResNetBlockKey());
+                var layers = shapes.LayerCounts(ResNetBlockKey());
                 Expect("the number of stages", layers.Count, r.Layers.Length);
                 for (int s = 0; s < r.Layers.Length; s++)
                 {
@@ -65,23 +65,8 @@ internal static partial class SpecShapes
         return problems;
     }
 
-    static long Dim(IReadOnlyDictionary<string, long[]> shapes, string key, int axis) =>
+    static long Dim(CheckpointShapes shapes, string key, int axis) =>
         shapes.TryGetValue(key, out var s) && s.Length > axis ? s[axis] : -1;
-
-    /// <summary>Layers per group: the highest layer index + 1, keyed by the stage number ("" without stages).</summary>
-    static Dictionary<string, int> Counts(IReadOnlyDictionary<string, long[]> shapes, Regex pattern)
-    {
-        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var key in shapes.Keys)
-        {
-            var m = pattern.Match(key);
-            if (!m.Success) continue;
-            int layer = int.Parse(m.Groups["layer"].Value, CultureInfo.InvariantCulture) + 1;
-            string stage = m.Groups["stage"].Success ? m.Groups["stage"].Value : "";
-            counts[stage] = Math.Max(counts.GetValueOrDefault(stage), layer);
-        }
-        return counts;
-    }
 
     [GeneratedRegex(@"^blocks\.(?<layer>\d+)\.")]
     private static partial Regex VitBlock();

@@ -19,7 +19,6 @@ public sealed unsafe class SafeTensorsFile : ITensorSource
     readonly MemoryMappedFile _map;
     readonly MemoryMappedViewAccessor _view;
     readonly SafeTensorsHeader _header;
-    readonly Dictionary<string, SafeTensorsEntry> _entries;
     int _disposed;
 
     SafeTensorsFile(string path, FileStream stream, MemoryMappedFile map, MemoryMappedViewAccessor view, SafeTensorsHeader header)
@@ -29,12 +28,10 @@ public sealed unsafe class SafeTensorsFile : ITensorSource
         _map = map;
         _view = view;
         _header = header;
-        _entries = header.Entries.ToDictionary(e => e.Info.Name, StringComparer.Ordinal);
-        Keys = header.Entries.Select(e => e.Info.Name).ToArray();
     }
 
     /// <summary>
-    /// Opens <paramref name="path"/>, validates its header (lengths, JSON, dtypes, shapes, offsets, overlaps) and maps
+    /// Opens <paramref name="path"/>, validates its header (lengths, JSON, dtypes, shapes, and offsets that tile the data section exactly) and maps
     /// it. No tensor data is read yet.
     /// </summary>
     /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>
@@ -49,28 +46,56 @@ public sealed unsafe class SafeTensorsFile : ITensorSource
 
         var stream = new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.Read);
         MemoryMappedFile? map = null;
+        MemoryMappedViewAccessor? view = null;
         try
         {
-            SafeTensorsHeader header;
+            int headerLength;
             try
             {
-                header = SafeTensorsHeader.Read(stream, full);
+                headerLength = SafeTensorsHeader.ReadLength(stream, full);
             }
             catch (EndOfStreamException e)
             {
                 throw SafeTensorsHeader.Invalid(full, "the file ends inside its header", e);
             }
             map = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true);
-            var view = map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+            view = map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+            var header = ParseHeader(view, headerLength, stream.Length, full);
             var file = new SafeTensorsFile(full, stream, map, view, header);
             file.WithData(data => file.RandomAccessHinted = MemoryAdvice.RandomAccess(data - header.DataStart, stream.Length));
             return file;
         }
         catch
         {
+            view?.Dispose();
             map?.Dispose();
             stream.Dispose();
             throw;
+        }
+    }
+
+    // Parses the header where it lies in the mapping: no copy of it is made, and its pages are handed back afterwards.
+    static SafeTensorsHeader ParseHeader(MemoryMappedViewAccessor view, int headerLength, long fileLength, string file)
+    {
+        var handle = view.SafeMemoryMappedViewHandle;
+        byte* pointer = null;
+        handle.AcquirePointer(ref pointer);
+        try
+        {
+            byte* json = pointer + view.PointerOffset + 8;
+            try
+            {
+                long dataStart = 8L + headerLength;
+                return SafeTensorsHeaderParser.Parse(new ReadOnlySpan<byte>(json, headerLength), file, dataStart, fileLength - dataStart);
+            }
+            finally
+            {
+                MemoryAdvice.Release(json, headerLength);
+            }
+        }
+        finally
+        {
+            handle.ReleasePointer();
         }
     }
 
@@ -81,23 +106,27 @@ public sealed unsafe class SafeTensorsFile : ITensorSource
     public string Origin { get; }
 
     /// <inheritdoc />
-    public IReadOnlyList<string> Keys { get; }
+    public IReadOnlyList<string> Keys => _header.Names;
 
     /// <summary>The string map stored under <c>__metadata__</c> (empty when absent).</summary>
     public IReadOnlyDictionary<string, string> Metadata => _header.Metadata;
 
     /// <inheritdoc />
-    public bool Contains(string key) => _entries.ContainsKey(key);
+    public bool Contains(string key) => _header.TryFind(key, out _);
 
     /// <inheritdoc />
-    public TensorInfo GetInfo(string key) => Entry(key).Info;
+    public TensorInfo GetInfo(string key)
+    {
+        var entry = Entry(key);
+        return new TensorInfo(entry.Name, entry.DType, _header.Shape(entry));
+    }
 
     /// <inheritdoc />
     public Tensor Read(string key, ScalarType? dtype = null)
     {
         var entry = Entry(key);
         using var scope = NewDisposeScope();
-        var result = empty(entry.Info.Shape, entry.Info.DType);
+        var result = empty(_header.Shape(entry), entry.DType);
         WithData(data =>
         {
             MemoryAdvice.WillNeed(data + entry.Begin, entry.ByteLength);
@@ -116,12 +145,12 @@ public sealed unsafe class SafeTensorsFile : ITensorSource
     public Tensor ReadSelected(string key, IReadOnlyList<long[]?> indices, ScalarType? dtype = null)
     {
         var entry = Entry(key);
-        var shape = entry.Info.Shape;
+        var shape = _header.Shape(entry);
         var selectedShape = IndexSelection.Validate(Origin, key, shape, indices);
         if (shape.Length == 0) return Read(key, dtype);
 
         using var scope = NewDisposeScope();
-        var result = empty(selectedShape, entry.Info.DType);
+        var result = empty(selectedShape, entry.DType);
         AdviseHugePages(result);
         long rowBytes = shape[0] == 0 ? 0 : entry.ByteLength / shape[0];
         long[]? rows = indices[0];
@@ -232,7 +261,7 @@ public sealed unsafe class SafeTensorsFile : ITensorSource
     {
         ArgumentNullException.ThrowIfNull(key);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        return _entries.TryGetValue(key, out var entry) ? entry
+        return _header.TryFind(key, out var entry) ? entry
             : throw new KeyNotFoundException($"{Origin}: no tensor named '{key}'.");
     }
 

@@ -44,7 +44,18 @@ public class SafeTensorsValidationTests : IDisposable
         { "size-mismatch", """{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}}""", "needs 12 bytes, but its data_offsets [0, 16] span 16" },
         { "dtype-mismatch", """{"w":{"dtype":"F64","shape":[2,2],"data_offsets":[0,16]}}""", "needs 32 bytes" },
         { "overflowing-shape", """{"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,16]}}""", "overflows" },
-        { "overlap", """{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[3],"data_offsets":[4,16]}}""", "'a' [0, 8] and 'b' [4, 16] overlap" },
+        { "overlap", """{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[3],"data_offsets":[4,16]}}""", "'a' [0, 8] and 'b' [4, 16] overlap; 'b' must start at 8" },
+        // The reference reader's rule: in offset order the tensors tile the data section, from 0 to its last byte.
+        { "gap", """{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}""", "tensor 'b' [8, 16] must start at 4, where 'a' [0, 4] ends: the 4 bytes between them belong to no tensor" },
+        { "gap-in-header-order", """{"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}""", "tensor 'b' [8, 16] must start at 4, where 'a' [0, 4] ends" },
+        { "bytes-before-the-first", """{"w":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}""", "tensor 'w' [8, 16] comes first in the data section but starts at 8, not 0" },
+        { "trailing-bytes", """{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}""", "the data section holds 16 bytes, but its last tensor 'w' [0, 8] ends at 8: the 8 bytes after it belong to no tensor" },
+        { "no-tensors-but-data", """{"__metadata__":{"format":"pt"}}""", "the header lists no tensors, but the data section holds 16 bytes" },
+        { "same-range-twice", """{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},"b":{"dtype":"I32","shape":[4],"data_offsets":[0,16]}}""", "'a' [0, 16] and 'b' [0, 16] overlap" },
+        { "repeated-field", """{"w":{"dtype":"F32","dtype":"F32","shape":[2,2],"data_offsets":[0,16]}}""", "tensor 'w' lists 'dtype' twice" },
+        { "metadata-twice", """{"__metadata__":{},"__metadata__":{},"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}}""", "lists '__metadata__' twice" },
+        { "trailing-garbage", """{"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}} x""", "not valid JSON" },
+        { "nested-offsets", """{"w":{"dtype":"F32","shape":[2,2],"data_offsets":[[0],16]}}""", "a data offset an array that is not" },
         { "duplicate-key", """{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"w":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}""", "lists 'w' twice" },
         { "metadata-not-strings", """{"__metadata__":{"epoch":3},"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}}""", "metadata 'epoch'" },
     };
@@ -58,11 +69,65 @@ public class SafeTensorsValidationTests : IDisposable
     }
 
     [Fact]
+    public void EveryRefusalIsOneLine()
+    {
+        foreach (var row in BadHeaders)
+        {
+            var ex = OpenFails((string)row[0] + "-line", TestFiles.RawSafeTensors((string)row[1], SixteenBytes));
+            Assert.DoesNotContain('\n', ex.Message);
+        }
+    }
+
+    public static TheoryData<string, string, int> TilingHeaders => new()
+    {
+        // Header order need not be data order; the reference writer sorts the data by dtype width.
+        { "header-order-differs", """{"small":{"dtype":"F16","shape":[4],"data_offsets":[8,16]},"big":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}}""", 16 },
+        // An empty tensor sorts before a full one at the same offset, and at the very end of the data section.
+        { "empty-tensors", """{"e0":{"dtype":"F32","shape":[0],"data_offsets":[0,0]},"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},"e1":{"dtype":"U8","shape":[0,3],"data_offsets":[16,16]}}""", 16 },
+        { "no-tensors-no-data", """{"__metadata__":{"format":"pt"}}""", 0 },
+        { "unknown-fields-ignored", """{"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16],"note":{"x":[1,2]}}}""", 16 },
+        { "null-metadata", """{"__metadata__":null,"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}""", 16 },
+    };
+
+    [Theory]
+    [MemberData(nameof(TilingHeaders))]
+    public void OffsetsThatTileTheDataSectionOpen(string name, string header, int dataBytes)
+    {
+        string path = Path.Combine(_folder, $"{name}.safetensors");
+        File.WriteAllBytes(path, TestFiles.RawSafeTensors(header, new byte[dataBytes]));
+        using var file = SafeTensorsFile.Open(path);
+        foreach (var key in file.Keys)
+        {
+            using var t = file.Read(key);
+            Assert.Equal(file.GetInfo(key).Shape, t.shape);
+        }
+    }
+
+    [Fact]
+    public void EscapedNamesAreUnescapedAndShapesKeptPerTensor()
+    {
+        string path = Path.Combine(_folder, "escaped.safetensors");
+        const string header = """{"a\u002eb":{"dtype":"I64","shape":[1,2],"data_offsets":[0,16]},"\u00e9":{"dtype":"BF16","shape":[],"data_offsets":[16,18]},"c":{"dtype":"BOOL","shape":[2,1,1],"data_offsets":[18,20]}}""";
+        File.WriteAllBytes(path, TestFiles.RawSafeTensors(header, new byte[20]));
+        using var file = SafeTensorsFile.Open(path);
+        Assert.Equal(new[] { "a.b", "é", "c" }, file.Keys);
+        Assert.Equal(new long[] { 1, 2 }, file.GetInfo("a.b").Shape);
+        Assert.Equal(ScalarType.Int64, file.GetInfo("a.b").DType);
+        Assert.Empty(file.GetInfo("é").Shape);
+        Assert.Equal(ScalarType.BFloat16, file.GetInfo("é").DType);
+        Assert.Equal(new long[] { 2, 1, 1 }, file.GetInfo("c").Shape);
+        Assert.True(file.Contains("é"));
+        Assert.False(file.Contains("a\\u002eb"));
+    }
+
+    [Fact]
     public void HeaderThatIsNotUtf8()
     {
         var content = TestFiles.RawSafeTensors("{\"w\":{}}", SixteenBytes);
         content[10] = 0xFF; // inside the key
-        Assert.Contains("not valid UTF-8", OpenFails("not-utf8", content).Message);
+        var ex = OpenFails("not-utf8", content);
+        Assert.Contains("not valid UTF-8", ex.Message);
+        Assert.Contains("first bad byte is at offset 10 of the file", ex.Message);
     }
 
     [Fact]

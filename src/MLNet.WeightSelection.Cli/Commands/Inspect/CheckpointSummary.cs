@@ -4,9 +4,13 @@ using static TorchSharp.torch;
 
 namespace MLNet.WeightSelection.Cli.Commands;
 
-/// <summary>What a checkpoint holds: tensors, parameter and buffer counts, element types, family.</summary>
-internal sealed record CheckpointSummary(IReadOnlyList<TensorInfo> Tensors, long Parameters, long Buffers,
-    IReadOnlyDictionary<string, int> DTypes, string? Family)
+/// <summary>What a checkpoint holds: tensor, parameter and buffer counts, element types, family.</summary>
+/// <remarks>
+/// Made in one pass over the keys, keeping no per-tensor record: a header of a million tensors costs one
+/// <see cref="ITensorSource.GetInfo"/> each, and the tensor table asks again only for the rows it shows.
+/// </remarks>
+internal sealed record CheckpointSummary(int TensorCount, long Parameters, long Buffers,
+    IReadOnlyList<KeyValuePair<string, int>> DTypes, string? Family)
 {
     // timm's modules register these as buffers, not parameters; everything else in a timm state dict is a parameter.
     static readonly string[] BufferSuffixes = { ".running_mean", ".running_var", ".num_batches_tracked" };
@@ -15,12 +19,18 @@ internal sealed record CheckpointSummary(IReadOnlyList<TensorInfo> Tensors, long
 
     public static CheckpointSummary Of(ITensorSource source)
     {
-        var tensors = source.Keys.Select(source.GetInfo).ToList();
-        long parameters = tensors.Where(t => !IsBuffer(t.Name)).Sum(t => t.ElementCount);
-        long buffers = tensors.Where(t => IsBuffer(t.Name)).Sum(t => t.ElementCount);
-        var dtypes = tensors.GroupBy(t => DTypeName(t.DType)).OrderByDescending(g => g.Count())
-            .ToDictionary(g => g.Key, g => g.Count());
-        return new CheckpointSummary(tensors, parameters, buffers, dtypes, FamilySchemas.Detect(source.Keys)?.Family);
+        long parameters = 0, buffers = 0;
+        var dtypes = new Dictionary<ScalarType, int>();
+        foreach (var key in source.Keys)
+        {
+            var info = source.GetInfo(key);
+            if (IsBuffer(key)) buffers += info.ElementCount;
+            else parameters += info.ElementCount;
+            dtypes[info.DType] = dtypes.GetValueOrDefault(info.DType) + 1;
+        }
+        var byCount = dtypes.OrderByDescending(kv => kv.Value)
+            .Select(kv => KeyValuePair.Create(DTypeName(kv.Key), kv.Value)).ToArray();
+        return new CheckpointSummary(source.Keys.Count, parameters, buffers, byCount, FamilySchemas.Detect(source.Keys)?.Family);
     }
 
     public static string DTypeName(ScalarType type) => DType.IsSupported(type) ? DType.ToSafeTensors(type) : type.ToString();

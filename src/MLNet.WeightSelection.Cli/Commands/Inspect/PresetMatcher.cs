@@ -40,7 +40,7 @@ internal static class PresetMatcher
         return matches;
     }
 
-    static (ModelSpec, PresetMatch)? Candidate(ModelSpec preset, IReadOnlyDictionary<string, long[]> shapes)
+    static (ModelSpec, PresetMatch)? Candidate(ModelSpec preset, CheckpointShapes shapes)
     {
         string? classifierWeight = FamilySchemas.ByName(preset.Family).ClassifierKeys
             .FirstOrDefault(k => k.EndsWith(".weight", StringComparison.Ordinal));
@@ -64,7 +64,7 @@ internal static class PresetMatcher
         }
     }
 
-    static bool SameShapes(ImageClassifier model, IReadOnlyDictionary<string, long[]> shapes)
+    static bool SameShapes(ImageClassifier model, CheckpointShapes shapes)
     {
         var state = model.state_dict();
         return state.Count == shapes.Count
