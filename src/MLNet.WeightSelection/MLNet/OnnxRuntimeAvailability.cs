@@ -50,7 +50,10 @@ internal static class OnnxRuntimeAvailability
             throw new InvalidOperationException(
                 "ONNX Runtime's native library (onnxruntime) cannot be loaded, and the fitted model scores through it " +
                 "(Microsoft.ML.OnnxTransformer). Add a PackageReference to Microsoft.ML.OnnxRuntime (or Microsoft.ML.OnnxRuntime.Gpu " +
-                $"for CUDA) to the application; this is checked before training so that no training time is lost. ({cause.GetType().Name}: {cause.Message})", cause);
+                $"for CUDA) to the application; this is checked before training so that no training time is lost. ({cause.GetType().Name}: {FirstLine(cause.Message)})", cause);
         }
     }
+
+    // The loader's message goes on to list every path it tried; that stays in the inner exception.
+    static string FirstLine(string message) => message.Split('\n', 2)[0].Trim().TrimEnd(':');
 }
