@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using MLNet.WeightSelection.Selection;
 
@@ -6,6 +7,14 @@ namespace MLNet.WeightSelection.Cli.Infrastructure;
 /// <summary>Reads <c>--layer-map GROUP=I,J,...</c> entries into an explicit <see cref="LayerSelection"/>.</summary>
 internal static class LayerMaps
 {
+    /// <summary>The repeatable <c>--layer-map</c> option that <c>ws select</c> and <c>ws train</c> share.</summary>
+    public static Option<string[]> CreateOption() => new("--layer-map")
+    {
+        Description = "An explicit layer map for one layer group, GROUP=I,J,...: the teacher layer of each student layer, such as "
+            + "blocks=0,3 (ViT), stages.2.blocks=0,2,4 (ConvNeXt) or layer3=1 (ResNet). Repeat it for more groups; groups it "
+            + "does not name follow --layers. Default: none.",
+    };
+
     /// <summary>
     /// The explicit map the entries give, with <paramref name="otherwise"/> for the groups they do not name; just
     /// <paramref name="otherwise"/> when there are no entries.

@@ -145,12 +145,7 @@ internal static class TrainCommand
             DefaultValueFactory = _ => "first-n",
         };
         layers.AcceptOnlyFromAmong(SelectCommand.LayerMethods);
-        var layerMap = new Option<string[]>("--layer-map")
-        {
-            Description = "An explicit layer map for one layer group, GROUP=I,J,...: the teacher layer of each student layer, such as "
-                + "blocks=0,3 (ViT), stages.2.blocks=0,2,4 (ConvNeXt) or layer3=1 (ResNet). Repeat it for more groups; groups it "
-                + "does not name follow --layers. Default: none.",
-        };
+        var layerMap = LayerMaps.CreateOption();
         var elements = new Option<string>("--elements") { Description = "Element selection (see ws select).", DefaultValueFactory = _ => "uniform" };
         elements.AcceptOnlyFromAmong(SelectCommand.ElementMethods);
         var wholeHeads = new Option<bool>("--whole-heads")
