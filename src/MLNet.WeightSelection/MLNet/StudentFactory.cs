@@ -31,13 +31,39 @@ internal static class StudentFactory
         return spec;
     }
 
-    /// <summary>Selection options from the weight-selection options.</summary>
-    public static SelectionOptions Selection(WeightSelectionOptions options) => new()
+    /// <summary>
+    /// Selection options from the weight-selection options. Whole-head selection takes both head counts from the ViT
+    /// specs, since a checkpoint's keys do not show them.
+    /// </summary>
+    public static SelectionOptions Selection(WeightSelectionOptions options, ModelSpec teacher, ModelSpec student)
     {
-        LayerSelection = options.LayerSelection ?? throw new ArgumentException("LayerSelection must not be null."),
-        ElementSelection = options.ElementSelection ?? throw new ArgumentException("ElementSelection must not be null."),
-        WholeHeads = options.WholeHeads,
-    };
+        var selection = new SelectionOptions
+        {
+            LayerSelection = options.LayerSelection ?? throw new ArgumentException("LayerSelection must not be null."),
+            ElementSelection = options.ElementSelection ?? throw new ArgumentException("ElementSelection must not be null."),
+            WholeHeads = options.WholeHeads,
+        };
+        if (!options.WholeHeads) return selection;
+        return selection with { TeacherHeads = AttentionHeads(teacher, "teacher"), StudentHeads = AttentionHeads(student, "student") };
+    }
+
+    /// <summary>
+    /// Refuses <see cref="WeightSelectionOptions.WholeHeads"/> where it would do nothing or cannot apply, before any
+    /// work: with random init nothing is selected, and only a ViT student has attention heads.
+    /// </summary>
+    public static void CheckWholeHeads(WeightSelectionOptions options, ModelSpec student)
+    {
+        if (!options.WholeHeads) return;
+        if (options.Initialization != Initialization.WeightSelection)
+            throw new ArgumentException(
+                $"WholeHeads selects the teacher's attention heads, but Initialization is {options.Initialization}, which selects nothing. " +
+                "Set WholeHeads = false, or Initialization = Initialization.WeightSelection.");
+        AttentionHeads(student, "student");
+    }
+
+    static int AttentionHeads(ModelSpec spec, string role) => spec is VisionTransformerSpec vit
+        ? vit.NumHeads
+        : throw new ArgumentException($"WholeHeads selects attention heads, which only a ViT has, but the {role} is a '{spec.Family}'. Set WholeHeads = false.");
 
     /// <summary>
     /// Checks, from keys and shapes only, that the teacher can initialize the student: same family, and no student

@@ -59,8 +59,11 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
     /// Reads the data once into image tensors, checks it, creates the student, selects its weights from the teacher
     /// (or keeps its random initialization), trains it, exports it to ONNX and builds the scoring transformer.
     /// Problems with the input (columns, empty data, a single class, an unreadable image, a teacher smaller than the
-    /// student) are reported before training starts.
+    /// student, whole heads without a ViT or without selection) and a missing prerequisite (ONNX Runtime's native
+    /// library, a writable <see cref="WeightSelectionOptions.CheckpointDirectory"/>) are reported before training starts.
     /// </summary>
+    /// <exception cref="InvalidOperationException">ONNX Runtime's native library cannot be loaded: the message names the package to add.</exception>
+    /// <exception cref="IOException">The checkpoint folder cannot be written.</exception>
     /// <exception cref="OperationCanceledException">The options' token or <c>MLContext.CancelExecution()</c> stopped it (at the next batch).</exception>
     public WeightSelectionTransformer Fit(IDataView input)
     {
@@ -81,7 +84,7 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
         int seed = o.Seed ?? EnvironmentAccess.Seed(_env) ?? 0;
         var training = TrainingOptionsFrom(o, seed);
         training.Validate();
-        var selection = StudentFactory.Selection(o);
+        CheckPrerequisites(o);
 
         using var channel = _env.Start("InitializeFromTeacher");
         void Log(string message) => channel.Info(MessageSensitivity.None, message);
@@ -89,12 +92,14 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
         try
         {
             var spec = StudentFactory.Spec(o, label.ClassCount);
+            StudentFactory.CheckWholeHeads(o, spec);
             using var teacher = o.Teacher?.Open();
             var student = StudentFactory.Create(spec, seed);
             try
             {
                 student.Input = teacher?.Input ?? spec.Input;
-                if (o.Initialization == Initialization.WeightSelection)
+                var selection = o.Initialization == Initialization.WeightSelection ? StudentFactory.Selection(o, teacher!.Spec, spec) : null;
+                if (selection is not null)
                     StudentFactory.CheckSelectable(teacher!, student, selection);
                 if (o.Distillation is LogitDistillation && teacher!.Model.NumClasses != label.ClassCount)
                     throw new ArgumentException(
@@ -109,7 +114,7 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
                 using (validation)
                 {
                     SelectionReport? report = null;
-                    if (o.Initialization == Initialization.WeightSelection)
+                    if (selection is not null)
                     {
                         report = WeightSelector.SelectInto(teacher!.Weights, student, null, selection with { ClassifierKeys = student.ClassifierKeys });
                         Log($"Selected the student's weights from {o.Teacher!.Description}: {report.Rows.Count(r => r.TeacherKey is not null)} of {report.Rows.Count} tensors " +
@@ -146,6 +151,17 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
         {
             throw cancel.Explain(e);
         }
+    }
+
+    /// <summary>
+    /// Checks, in milliseconds and before any data is read, what the end of <see cref="Fit"/> and every epoch need:
+    /// ONNX Runtime's native library (the fitted model scores through it) and a writable checkpoint folder.
+    /// </summary>
+    internal static void CheckPrerequisites(WeightSelectionOptions o)
+    {
+        OnnxRuntimeAvailability.Ensure();
+        if (o.CheckpointDirectory is { } checkpoints)
+            WritableFolder.Check(checkpoints, "WeightSelectionOptions.CheckpointDirectory");
     }
 
     /// <summary>

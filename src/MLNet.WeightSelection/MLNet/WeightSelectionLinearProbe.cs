@@ -52,13 +52,14 @@ public static class WeightSelectionLinearProbe
         var cancel = options.CancellationToken;
 
         var spec = StudentFactory.Spec(options, label.ClassCount);
+        StudentFactory.CheckWholeHeads(options, spec);
         using var teacher = options.Teacher?.Open();
         using var student = StudentFactory.Create(spec, seed);
         student.Input = teacher?.Input ?? spec.Input;
         SelectionReport? report = null;
         if (options.Initialization == Initialization.WeightSelection)
         {
-            var selection = StudentFactory.Selection(options);
+            var selection = StudentFactory.Selection(options, teacher!.Spec, spec);
             StudentFactory.CheckSelectable(teacher!, student, selection);
             report = WeightSelector.SelectInto(teacher!.Weights, student, null, selection with { ClassifierKeys = student.ClassifierKeys });
         }

@@ -68,6 +68,9 @@ public sealed class ComponentMapping
                 problems.Add(new(SelectionProblemKind.InvalidOptions, group, e.Message));
             }
         }
+        foreach (var named in layerSelection.ExplicitGroups.Where(g => !studentCounts.ContainsKey(g)))
+            problems.Add(new(SelectionProblemKind.InvalidOptions, named,
+                $"the explicit layer map names layer group '{named}', which the student does not have (its groups: {string.Join(", ", studentCounts.Keys.Order(StringComparer.Ordinal))})"));
         return new ComponentMapping(schema, groups);
     }
 

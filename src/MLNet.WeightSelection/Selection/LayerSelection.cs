@@ -60,6 +60,9 @@ public sealed class LayerSelection
     /// <summary>The method.</summary>
     public LayerSelectionMethod Method { get; }
 
+    /// <summary>The layer groups an explicit map names (empty for the other methods), so a misspelt group is caught.</summary>
+    internal IReadOnlyCollection<string> ExplicitGroups => _map is null ? Array.Empty<string>() : _map.Keys.ToArray();
+
     /// <summary>
     /// The teacher layer for each of <paramref name="studentLayers"/> student layers of <paramref name="group"/>,
     /// which has <paramref name="teacherLayers"/> teacher layers.

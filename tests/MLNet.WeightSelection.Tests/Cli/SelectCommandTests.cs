@@ -78,6 +78,28 @@ public class SelectCommandTests
     }
 
     [Fact]
+    public void LayerMapPicksTheNamedTeacherBlocksOfOneStage()
+    {
+        var golden = GoldenCases.Get("convnext_t_to_f_mini");
+        using var tmp = new TempFolder();
+        string output = tmp.File("s.safetensors");
+
+        // Stage 2: 3 teacher blocks, 2 student blocks; the other stages follow --layers (first-n).
+        var run = Ws.Run("select", "--teacher", golden.Teacher, "--student-spec", golden.StudentSpec, "--out", output,
+            "--layer-map", "stages.2.blocks=2,0");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("Layers: explicit(stages.2.blocks: 2,0; otherwise first-n)", run.Out);
+        using var teacher = SafeTensorsFile.Open(golden.Teacher);
+        using var student = SafeTensorsFile.Open(output);
+        using var got = student.Read("stages.2.blocks.0.conv_dw.weight");
+        // Student block 0 is teacher block 2, of which uniform 64 -> 32 channels keeps every other one.
+        using var teacherBlock = teacher.Read("stages.2.blocks.2.conv_dw.weight");
+        using var everyOther = teacherBlock.index_select(0, TorchSharp.torch.arange(0, 64, 2));
+        Assert.Equal(everyOther.contiguous().bytes.ToArray(), got.contiguous().bytes.ToArray());
+    }
+
+    [Fact]
     public void OtherMethodsAreHonouredAndReported()
     {
         var golden = GoldenCases.Get("convnext_t_to_f_mini");

@@ -18,4 +18,40 @@ public static class Ws
         int code = WsApp.Run(args, stdout, stderr);
         return new WsResult(code, stdout.ToString(), stderr.ToString());
     }
+
+    /// <summary>Runs <c>ws</c> and cancels it (as Ctrl+C does) as soon as its output contains <paramref name="marker"/>.</summary>
+    public static WsResult RunUntil(string marker, params string[] args)
+    {
+        using var cancel = new CancellationTokenSource();
+        var stdout = new WatchingWriter(marker, cancel);
+        var stderr = new StringWriter();
+        int code = WsApp.Run(args, stdout, stderr, cancellation: cancel.Token);
+        return new WsResult(code, stdout.ToString(), stderr.ToString());
+    }
+
+    sealed class WatchingWriter(string marker, CancellationTokenSource cancel) : StringWriter
+    {
+        public override void Write(char value)
+        {
+            base.Write(value);
+            Check();
+        }
+
+        public override void Write(string? value)
+        {
+            base.Write(value);
+            Check();
+        }
+
+        public override void Write(char[] buffer, int index, int count)
+        {
+            base.Write(buffer, index, count);
+            Check();
+        }
+
+        void Check()
+        {
+            if (!cancel.IsCancellationRequested && ToString().Contains(marker, StringComparison.Ordinal)) cancel.Cancel();
+        }
+    }
 }

@@ -96,6 +96,24 @@ public class LayerSelectionTests
     }
 
     [Fact]
+    public void AnExplicitMapNamingAGroupTheStudentLacksIsAnError()
+    {
+        using var teacher = TestModels.ResNet(false, new[] { 3, 4, 6, 3 }, new[] { 8, 16, 32, 64 }, 16, TestModels.Encoded);
+        using var student = TestModels.ResNet(false, new[] { 2, 2, 2, 2 }, new[] { 4, 8, 16, 32 }, 8, TestModels.Encoded);
+        var options = new SelectionOptions
+        {
+            LayerSelection = LayerSelection.Explicit(new Dictionary<string, int[]> { ["layer5"] = new[] { 0, 1 } }, LayerSelection.FirstN),
+        };
+
+        var error = Assert.Throws<WeightSelectionException>(() => WeightSelector.Select(teacher, student, options: options));
+
+        var problem = Assert.Single(error.Problems);
+        Assert.Equal(SelectionProblemKind.InvalidOptions, problem.Kind);
+        Assert.Equal("layer5", problem.Key);
+        Assert.Contains("its groups: layer1, layer2, layer3, layer4", problem.Detail);
+    }
+
+    [Fact]
     public void AnExplicitMapThatDoesNotFitIsAnError()
     {
         Assert.Throws<ArgumentException>(() => LayerSelection.Explicit(new Dictionary<string, int[]> { ["blocks"] = new[] { 0, 9 } }).Choose("blocks", 4, 2));

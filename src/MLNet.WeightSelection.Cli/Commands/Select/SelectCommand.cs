@@ -16,7 +16,8 @@ internal sealed record SelectRequest(
     bool WithClassifier,
     int? NumClasses,
     int? ImageSize,
-    bool WholeHeads);
+    bool WholeHeads,
+    IReadOnlyList<string> LayerMap);
 
 /// <summary><c>ws select</c>: parsing only; <see cref="SelectRunner"/> does the work.</summary>
 internal static class SelectCommand
@@ -53,6 +54,7 @@ internal static class SelectCommand
             DefaultValueFactory = _ => "first-n",
         };
         layers.AcceptOnlyFromAmong(LayerMethods);
+        var layerMap = LayerMaps.CreateOption();
         var elements = new Option<string>("--elements")
         {
             Description = "Element selection: uniform (the paper's default), consecutive, random (consistent per width), "
@@ -82,7 +84,7 @@ internal static class SelectCommand
 
         var command = new Command("select", "Initialize a student from a larger teacher by weight selection and write the student's state dict as safetensors.")
         {
-            teacher, teacherSpec, studentSpec, output, layers, elements, seed, report, withClassifier, numClasses, imageSize, wholeHeads,
+            teacher, teacherSpec, studentSpec, output, layers, layerMap, elements, seed, report, withClassifier, numClasses, imageSize, wholeHeads,
         };
         command.SetAction(parse => SelectRunner.Run(new SelectRequest(
             parse.GetRequiredValue(teacher),
@@ -96,7 +98,8 @@ internal static class SelectCommand
             parse.GetValue(withClassifier),
             parse.GetValue(numClasses),
             parse.GetValue(imageSize),
-            parse.GetValue(wholeHeads)), context));
+            parse.GetValue(wholeHeads),
+            parse.GetValue(layerMap) ?? Array.Empty<string>()), context));
         return command;
     }
 }

@@ -26,7 +26,7 @@ internal static class SelectRunner
             throw new CliException($"The teacher spec is a {teacherSpec.Family} but the student spec a {studentSpec.Family}; weight selection needs one family.");
         var options = new SelectionOptions
         {
-            LayerSelection = SelectionMethods.Layers(request.Layers),
+            LayerSelection = LayerMaps.Parse(request.LayerMap, SelectionMethods.Layers(request.Layers), "--layer-map"),
             ElementSelection = SelectionMethods.Elements(request.Elements, request.Seed),
         };
         if (request.WholeHeads) options = WithHeads(options, teacherSpec, studentSpec);

@@ -23,8 +23,7 @@ internal static class TrainRunner
         var studentSpec = Specs.Resolve(request.Student, "--student");
         bool select = request.Init == "selection";
         var (teacher, teacherInput) = TeacherFor(request, studentSpec, needed: select || request.Distill != "none");
-        string outFolder = Path.GetFullPath(request.Out);
-        if (File.Exists(outFolder)) throw new CliException($"--out: '{outFolder}' is a file; give a folder.");
+        string outFolder = TrainPreflight.Check(request);
 
         var (train, test) = ImageFolder.LoadSplits(request.Data, "--data");
         if (test is null)
@@ -50,25 +49,40 @@ internal static class TrainRunner
             ImageSize = request.ImageSize,
             Seed = request.Seed,
             Initialization = select ? Initialization.WeightSelection : Initialization.Random,
-            LayerSelection = SelectionMethods.Layers(request.Layers),
+            LayerSelection = LayerMaps.Parse(request.LayerMap, SelectionMethods.Layers(request.Layers), "--layer-map"),
             ElementSelection = SelectionMethods.Elements(request.Elements, request.Seed),
+            WholeHeads = request.WholeHeads,
+            Device = request.Device,
             Epochs = request.Epochs,
             BatchSize = request.BatchSize,
             LearningRate = request.LearningRate,
             Augmentation = request.NoAugmentation ? AugmentationOptions.None : AugmentationOptions.Default,
             Distillation = request.Distill switch
             {
-                "logits" => DistillationOptions.Logits(),
-                "features" => DistillationOptions.Features(),
+                "logits" => DistillationOptions.Logits(request.DistillAlpha, request.DistillTemperature),
+                "features" => DistillationOptions.Features(request.DistillAlpha),
                 _ => null,
             },
+            EarlyStopping = request.Patience is { } patience ? new EarlyStoppingOptions { Patience = patience, MinDelta = request.MinDelta } : null,
+            // The test split is the validation set, so early stopping and the best epoch follow test accuracy.
             ValidationSet = prefix.Transform(testView),
             ValidationFraction = 0,
+            CheckpointDirectory = request.CheckpointDir is null ? null : Path.GetFullPath(request.CheckpointDir),
             Threads = request.Threads,
             CancellationToken = context.Cancellation,
         };
 
-        using var fitted = TrainingProgressView.Fit(context, ml, options, () => ml.Transforms.InitializeFromTeacher(options).Fit(prefix.Transform(trainView)));
+        WeightSelectionTransformer fitted;
+        try
+        {
+            fitted = TrainingProgressView.Fit(context, ml, options, () => ml.Transforms.InitializeFromTeacher(options).Fit(prefix.Transform(trainView)));
+        }
+        catch (OperationCanceledException) when (options.CheckpointDirectory is { } saved && TrainPreflight.HasCheckpoint(saved))
+        {
+            context.Error.WriteLine($"ws train: the last completed epoch is saved in {saved}; run the same command again to resume.");
+            throw;
+        }
+        using var _ = fitted;
         var model = prefix.Append(fitted);
         var evaluation = ModelEvaluation.Evaluate(ml, model, test);
 
@@ -86,7 +100,7 @@ internal static class TrainRunner
             outputs.Commit();
         }
 
-        WriteSummary(context.Out, request, fitted, evaluation, weights, modelZip);
+        WriteSummary(context.Out, options, fitted, evaluation, weights, modelZip);
         EvaluationTables.Write(context.Out, evaluation);
         context.Out.WriteLine($"Wrote {modelZip}, {onnx}, {weights}, {specJson}" + (fitted.SelectionReport is null ? "." : $", {reportJson}."));
         return ExitCodes.Success;
@@ -100,6 +114,15 @@ internal static class TrainRunner
         if (r.ImageSize is < 1) throw new CliException($"--image-size must be positive; got {r.ImageSize}.");
         if (!(r.TestFraction > 0 && r.TestFraction < 1)) throw new CliException($"--test-fraction must lie in (0, 1); got {r.TestFraction}.");
         if (r.Threads is < 1) throw new CliException($"--threads must be at least 1; got {r.Threads}.");
+        if (r.Patience is < 1) throw new CliException($"--patience must be at least 1; got {r.Patience}.");
+        if (!(r.MinDelta >= 0) || double.IsInfinity(r.MinDelta)) throw new CliException($"--min-delta must be finite and at least 0; got {r.MinDelta}.");
+        if (r.MinDeltaGiven && r.Patience is null) throw new CliException("--min-delta applies to early stopping; give --patience too.");
+        if (r.DistillAlphaGiven && r.Distill == "none") throw new CliException("--distill-alpha weighs distillation; give --distill logits or features too.");
+        if (!(r.DistillAlpha >= 0) || float.IsInfinity(r.DistillAlpha)) throw new CliException($"--distill-alpha must be finite and at least 0; got {r.DistillAlpha}.");
+        if (r.DistillTemperatureGiven && r.Distill != "logits") throw new CliException("--distill-temperature applies to logit distillation; give --distill logits too.");
+        if (!(r.DistillTemperature > 0) || float.IsInfinity(r.DistillTemperature)) throw new CliException($"--distill-temperature must be finite and positive; got {r.DistillTemperature}.");
+        if (r.Init == "random" && r.LayerMap.Count > 0) throw new CliException("--layer-map chooses teacher layers for weight selection, which --init random skips.");
+        if (r.Init == "random" && r.WholeHeads) throw new CliException("--whole-heads chooses teacher heads for weight selection, which --init random skips.");
     }
 
     /// <summary>The teacher, and the input convention the student inherits from it.</summary>
@@ -130,7 +153,7 @@ internal static class TrainRunner
         return (Teacher.FromFile(path, teacherSpec), teacherSpec.Input);
     }
 
-    static void WriteSummary(IAnsiConsole console, TrainRequest request, WeightSelectionTransformer fitted, EvaluationResult evaluation,
+    static void WriteSummary(IAnsiConsole console, WeightSelectionOptions options, WeightSelectionTransformer fitted, EvaluationResult evaluation,
         string weights, string modelZip)
     {
         long parameters;
@@ -139,9 +162,14 @@ internal static class TrainRunner
         var history = fitted.History;
         var table = Tables.Create("", "value").RightAligned(1);
         table.AddTextRow("student", $"{fitted.StudentSpec.Family}, {fitted.StudentSpec.ImageSize} px, {Format.Short(parameters)} parameters");
-        table.AddTextRow("initialization", request.Init == "selection" ? "weight selection" : "random");
-        table.AddTextRow("distillation", request.Distill);
-        table.AddTextRow("epochs", $"{history.Count} (best {fitted.Training.BestEpoch})");
+        table.AddTextRow("initialization", fitted.SelectionReport is { } report
+            ? $"weight selection (layers {report.LayerSelection}, elements {report.ElementSelection}{(report.WholeHeads ? ", whole heads" : "")})"
+            : "random");
+        table.AddTextRow("distillation", options.Distillation?.ToString() ?? "none");
+        table.AddTextRow("device", options.Device ?? "cpu");
+        var training = fitted.Training;
+        table.AddTextRow("epochs", $"{history.Count} of {options.Epochs} (best {training.BestEpoch})"
+            + (training.StoppedEarly ? ", stopped early" : "") + (training.Resumed ? $", resumed from {options.CheckpointDirectory}" : ""));
         table.AddTextRow("final train loss", Format.Number(history[^1].TrainLoss));
         table.AddTextRow("test accuracy", Format.Percent(evaluation.Accuracy));
         table.AddTextRow("test top-5", evaluation.Top5 is { } top5 ? Format.Percent(top5) : "-");

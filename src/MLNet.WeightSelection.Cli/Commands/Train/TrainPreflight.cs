@@ -1,0 +1,36 @@
+using System.Runtime.InteropServices;
+using MLNet.WeightSelection.Cli.Infrastructure;
+using MLNet.WeightSelection.MLNet;
+using MLNet.WeightSelection.Training;
+
+namespace MLNet.WeightSelection.Cli.Commands;
+
+/// <summary>
+/// What <c>ws train</c> needs at the end, checked before it reads a single image: write access to --out and
+/// --checkpoint-dir (without creating either), and ONNX Runtime's native library, which scores the fitted model.
+/// </summary>
+internal static class TrainPreflight
+{
+    /// <summary>Runs every check; returns the full path of --out.</summary>
+    public static string Check(TrainRequest request)
+    {
+        string outFolder = WritableFolder.Check(request.Out, "--out");
+        if (request.CheckpointDir is { } checkpoints) WritableFolder.Check(checkpoints, "--checkpoint-dir");
+        try
+        {
+            OnnxRuntimeAvailability.Ensure();
+        }
+        catch (InvalidOperationException e)
+        {
+            // The library's message tells an app to add a package; a tool user can only install a complete tool.
+            throw new CliException(
+                $"ONNX Runtime's native library (onnxruntime) cannot be loaded on {RuntimeInformation.RuntimeIdentifier}, and ws needs it to score "
+                + "and evaluate the trained model. Install a ws package that carries it for this platform (from Microsoft.ML.OnnxRuntime's "
+                + $"runtimes/{RuntimeInformation.RuntimeIdentifier}/native). ({e.InnerException?.Message ?? e.Message})", e);
+        }
+        return outFolder;
+    }
+
+    /// <summary>True when <paramref name="folder"/> holds a training checkpoint that a rerun resumes from.</summary>
+    public static bool HasCheckpoint(string folder) => File.Exists(Path.Combine(folder, TrainingCheckpoint.FileName));
+}
