@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the ws tool from a local feed (made by pack-tool.sh) into a fresh folder outside the repository and runs it
-# as a user would: ws --version, ws select on the golden ResNet teacher in tests/golden, and ws train for one epoch on
+# as a user would: ws --version, ws select on the golden ResNet teacher in tests/golden, and ws train for five epochs on
 # three classes of the sample's Fashion-MNIST subset. Removes that folder at the end (--keep leaves it).
 #
 #   src/MLNet.WeightSelection.Cli/try-tool.sh [FEED] [--keep]      FEED defaults to artifacts/tool-feed
@@ -52,9 +52,11 @@ for split_count in train:40 test:20; do
   split="${split_count%%:*}"; count="${split_count##*:}"
   for class in Bag Sneaker Trouser; do
     mkdir -p "data/$split/$class"
-    find "$mini/$split/$class" -name '*.png' | sort | head -n "$count" | xargs cp -t "data/$split/$class"
+    # An array rather than "| head": with pipefail, head closing the pipe early would fail the script.
+    mapfile -t images < <(find "$mini/$split/$class" -name '*.png' | sort)
+    cp "${images[@]:0:count}" "data/$split/$class/"
   done
 done
 step "$ws" train --data data --teacher teacher.safetensors --teacher-arch "$teacher_spec" --student "$student_spec" \
-  --epochs 1 --image-size 28 --batch-size 30 --out run
+  --epochs 5 --image-size 28 --batch-size 30 --out run
 step ls -l student.safetensors report.json run
