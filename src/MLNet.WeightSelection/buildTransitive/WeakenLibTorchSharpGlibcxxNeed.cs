@@ -10,7 +10,7 @@ using Microsoft.Build.Utilities;
 
 /// <summary>
 /// Marks the GLIBCXX_3.4.32 version need of every libLibTorchSharp.so below <see cref="Directory"/> weak, when the
-/// system libstdc++ does not provide that version.
+/// system libstdc++ does not provide that version, or always with <see cref="ForOtherMachines"/>.
 /// </summary>
 public sealed class WeakenLibTorchSharpGlibcxxNeed : Task
 {
@@ -33,24 +33,40 @@ public sealed class WeakenLibTorchSharpGlibcxxNeed : Task
 
     [Output] public string[] Patched { get; set; } = Array.Empty<string>();
 
+    /// <summary>
+    /// The files go to other machines (a tool package), so this machine's libstdc++ says nothing about whether they
+    /// need the fix. A weak need changes nothing where the version exists, so patch whatever this machine has.
+    /// </summary>
+    public bool ForOtherMachines { get; set; }
+
     public override bool Execute()
     {
         if (!System.IO.Directory.Exists(Directory)) return true;
         string[] libraries = System.IO.Directory.GetFiles(Directory, LibraryName, SearchOption.AllDirectories);
         if (libraries.Length == 0) return true;
 
+        if (!ForOtherMachines && !ThisMachineNeedsFix()) return true;
+        return Weaken(libraries);
+    }
+
+    bool ThisMachineNeedsFix()
+    {
         string? libstdcxx = Array.Find(SystemLibstdcxxCandidates, File.Exists);
         if (libstdcxx == null)
         {
             Log.LogMessage(MessageImportance.Low, "No system libstdc++.so.6 found; leaving {0} as it is.", LibraryName);
-            return true;
+            return false;
         }
         if (Contains(File.ReadAllBytes(libstdcxx), Encoding.ASCII.GetBytes(MissingVersion + "\0")))
         {
             Log.LogMessage(MessageImportance.Low, "{0} provides {1}; no fix needed.", libstdcxx, MissingVersion);
-            return true;
+            return false;
         }
+        return true;
+    }
 
+    bool Weaken(string[] libraries)
+    {
         var patched = new List<string>();
         foreach (string library in libraries)
         {
@@ -68,8 +84,8 @@ public sealed class WeakenLibTorchSharpGlibcxxNeed : Task
                 File.Copy(temporary, library, overwrite: true);
                 File.Delete(temporary);
                 patched.Add(library);
-                Log.LogMessage(MessageImportance.Normal,
-                    "Marked the {0} need of {1} weak (system libstdc++ lacks it).", MissingVersion, library);
+                Log.LogMessage(MessageImportance.Normal, "Marked the {0} need of {1} weak ({2}).", MissingVersion, library,
+                    ForOtherMachines ? "it goes to other machines" : "system libstdc++ lacks it");
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {
