@@ -6,33 +6,28 @@ using Xunit.Sdk;
 namespace MLNet.WeightSelection.Tests;
 
 /// <summary>
-/// Applied to the whole assembly: every temporary folder that <see cref="TestPaths.NewTempDirectory"/> makes while a
-/// test runs is removed when that test ends, pass or fail. Folders made by fixtures (before the test's Before) stay
-/// until the run's exit. One list is enough because the assembly runs its tests one at a time (TestAssemblySetup.cs).
+/// Applied to the whole assembly: after each test, pass or fail, removes every folder that
+/// <see cref="TestPaths.NewTempDirectory"/> made since the previous test ended, which covers the test's class
+/// constructor as well as its body. One list is enough because the assembly runs its tests one at a time
+/// (TestAssemblySetup.cs). Fixtures shared by several tests must own a <see cref="TempFolder"/> instead.
 /// </summary>
 [AttributeUsage(AttributeTargets.Assembly)]
 public sealed class RemoveTestTempFoldersAttribute : BeforeAfterTestAttribute
 {
     static readonly object Gate = new();
-    static List<string>? _current;
+    static readonly List<string> Made = new();
 
-    /// <summary>Records a folder made during the running test, if one is running.</summary>
+    /// <summary>Records a folder for removal when the running (or next) test ends.</summary>
     internal static void Track(string path)
     {
-        lock (Gate) _current?.Add(path);
-    }
-
-    /// <inheritdoc/>
-    public override void Before(MethodInfo methodUnderTest)
-    {
-        lock (Gate) _current = new List<string>();
+        lock (Gate) Made.Add(path);
     }
 
     /// <inheritdoc/>
     public override void After(MethodInfo methodUnderTest)
     {
-        List<string> made;
-        lock (Gate) { made = _current ?? new List<string>(); _current = null; }
+        string[] made;
+        lock (Gate) { made = Made.ToArray(); Made.Clear(); }
         foreach (var path in made) TempFolder.TryDelete(path);
     }
 }

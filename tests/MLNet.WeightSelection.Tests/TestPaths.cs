@@ -13,12 +13,13 @@ public static class TestPaths
     public static string GoldenFile(string name) => Path.Combine(Golden, name);
 
     /// <summary>
-    /// A new empty temporary folder under <see cref="TempFolder.RunRoot"/>. Made during a test, it is removed when that
-    /// test ends (<see cref="RemoveTestTempFoldersAttribute"/>); made by a fixture, when the run ends.
+    /// A new empty temporary folder, removed when the running test ends, pass or fail
+    /// (<see cref="RemoveTestTempFoldersAttribute"/>); made by a test class's constructor, when that test ends.
+    /// A fixture shared by several tests owns a <see cref="TempFolder"/> instead.
     /// </summary>
     public static string NewTempDirectory()
     {
-        string path = TempFolder.CreateUnderRunRoot();
+        string path = TempFolder.Create();
         RemoveTestTempFoldersAttribute.Track(path);
         return path;
     }

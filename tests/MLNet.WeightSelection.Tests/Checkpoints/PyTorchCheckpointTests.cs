@@ -8,9 +8,10 @@ namespace MLNet.WeightSelection.Tests.Checkpoints;
 /// <summary>Reads checkpoints written by real PyTorch 1.13 (Fixtures/make_fixtures.py) and checks exact values.</summary>
 public class PyTorchCheckpointTests : IDisposable
 {
-    readonly string _folder = TestPaths.NewTempDirectory();
+    readonly TempFolder _temp = new();
+    string _folder => _temp.Path;
 
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     sealed record Expected(string DType, long[] Shape, double[] Values);
 

@@ -7,9 +7,10 @@ namespace MLNet.WeightSelection.Tests.Checkpoints;
 
 public class ReadSelectedTests : IDisposable
 {
-    readonly string _folder = TestPaths.NewTempDirectory();
+    readonly TempFolder _temp = new();
+    string _folder => _temp.Path;
 
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     static readonly ScalarType[] Types = { ScalarType.Float32, ScalarType.Float16, ScalarType.Int64, ScalarType.Bool };
 

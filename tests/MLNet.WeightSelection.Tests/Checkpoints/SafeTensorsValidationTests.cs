@@ -9,9 +9,10 @@ namespace MLNet.WeightSelection.Tests.Checkpoints;
 /// <summary>Truncated, corrupt and hostile files give an <see cref="InvalidDataException"/> naming the file and the problem.</summary>
 public class SafeTensorsValidationTests : IDisposable
 {
-    readonly string _folder = TestPaths.NewTempDirectory();
+    readonly TempFolder _temp = new();
+    string _folder => _temp.Path;
 
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     const string ValidHeader = """{"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}}""";
     static readonly byte[] SixteenBytes = new byte[16];

@@ -8,9 +8,10 @@ namespace MLNet.WeightSelection.Tests.Checkpoints;
 
 public class SafeTensorsWriterTests : IDisposable
 {
-    readonly string _folder = TestPaths.NewTempDirectory();
+    readonly TempFolder _temp = new();
+    string _folder => _temp.Path;
 
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     static Tensor Sample(ScalarType type) => type switch
     {

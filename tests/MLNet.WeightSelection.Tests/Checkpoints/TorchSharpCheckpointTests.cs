@@ -7,9 +7,10 @@ namespace MLNet.WeightSelection.Tests.Checkpoints;
 
 public class TorchSharpCheckpointTests : IDisposable
 {
-    readonly string _folder = TestPaths.NewTempDirectory();
+    readonly TempFolder _temp = new();
+    string _folder => _temp.Path;
 
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     sealed class Tiny : nn.Module<Tensor, Tensor>
     {

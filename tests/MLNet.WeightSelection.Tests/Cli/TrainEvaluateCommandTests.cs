@@ -14,24 +14,8 @@ namespace MLNet.WeightSelection.Tests.Cli;
 [Collection(nameof(GlobalTorchState))]
 public class TrainEvaluateCommandTests
 {
-    static string ImageFolderWithSplits(int trainPerClass, int testPerClass)
-    {
-        string root = TestPaths.NewTempDirectory();
-        var rng = new Random(3);
-        foreach (var (split, count) in new[] { ("train", trainPerClass), ("test", testPerClass) })
-            for (int c = 0; c < 3; c++)
-            {
-                string folder = Path.Combine(root, split, TestImages.ColourNames[c]);
-                Directory.CreateDirectory(folder);
-                for (int i = 0; i < count; i++)
-                    TestImages.WritePng(Path.Combine(folder, $"{i}.png"), 16, 16, (_, _) =>
-                    {
-                        byte hi = (byte)rng.Next(160, 256), a = (byte)rng.Next(0, 90), b = (byte)rng.Next(0, 90);
-                        return c switch { 0 => (hi, a, b), 1 => (a, hi, b), _ => (a, b, hi) };
-                    });
-            }
-        return root;
-    }
+    static string ImageFolderWithSplits(int trainPerClass, int testPerClass) =>
+        TinyImageFolder.Write(TestPaths.NewTempDirectory(), trainPerClass, testPerClass);
 
     [Fact]
     public void TrainWritesEveryOutputAndEvaluateReproducesItsTestMetrics()

@@ -10,9 +10,11 @@ namespace MLNet.WeightSelection.Tests.MLNet;
 /// </summary>
 public sealed class FittedModelFixture : IDisposable
 {
+    readonly TempFolder _temp = new();
+
     public FittedModelFixture()
     {
-        Folder = TestPaths.NewTempDirectory();
+        Folder = _temp.Path;
         Rows = TestImages.Colours(Folder, perClass: 10);
         TeacherPath = TinyModels.SaveTeacher(Folder);
         Ml = new MLContext(seed: 1);
@@ -56,5 +58,9 @@ public sealed class FittedModelFixture : IDisposable
     /// <summary>The data with a key label and loaded images: the transformer's own input.</summary>
     public IDataView Keyed { get; }
 
-    public void Dispose() => Transformer.Dispose();
+    public void Dispose()
+    {
+        Transformer.Dispose();
+        _temp.Dispose();
+    }
 }
