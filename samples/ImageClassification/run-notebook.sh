@@ -51,7 +51,9 @@ fi
 "$PYTHON" -m nbconvert --version
 
 step ".NET Interactive kernel"
-if ! dotnet tool list -g | grep -qi '^microsoft\.dotnet-interactive '; then
+# (The list is read whole first: grep -q closing the pipe early would fail the pipeline under pipefail.)
+global_tools="$(dotnet tool list -g)"
+if ! grep -qi '^microsoft\.dotnet-interactive ' <<<"$global_tools"; then
   dotnet tool install -g Microsoft.dotnet-interactive --version "$interactive_version"
 fi
 if ! "$PYTHON" -c 'import sys; from jupyter_client.kernelspec import find_kernel_specs; sys.exit(".net-csharp" not in find_kernel_specs())'; then
