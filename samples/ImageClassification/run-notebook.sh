@@ -28,7 +28,7 @@ output="$(cd "$output" && pwd)"
 interactive_version=1.0.712001
 export WS_NOTEBOOK_SHORT="${WS_NOTEBOOK_SHORT:-1}"
 export WS_NOTEBOOK_OUT="$output/out"
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_INTERACTIVE_CLI_TELEMETRY_OPTOUT=1
 export PATH="$PATH:$HOME/.dotnet/tools"
 if [ -z "${PYTHON:-}" ]; then
   if [ -x /usr/bin/python3 ]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
