@@ -70,7 +70,8 @@ def main():
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
-        print(f"{args.notebook}: {len(problems)} problem(s)", file=sys.stderr)
+        # Later cells usually fail because an earlier one did: point at the first.
+        print(f"{args.notebook}: {len(problems)} problem(s); the first one listed is usually the cause", file=sys.stderr)
         return 1
     print(f"{args.notebook}: {len(code_cells)} code cells ran without errors; inline PNGs in: {', '.join(cells_with_png) or 'none'}")
     return 0
