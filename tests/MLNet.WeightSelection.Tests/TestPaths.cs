@@ -18,11 +18,15 @@ public static class TestPaths
     /// </summary>
     public static string RunTempRoot { get; } = CreateRunTempRoot();
 
-    /// <summary>A new empty temporary folder under <see cref="RunTempRoot"/>; prefer <see cref="TempFolder"/>, which removes it.</summary>
+    /// <summary>
+    /// A new empty temporary folder under <see cref="RunTempRoot"/>. Made during a test, it is removed when that test
+    /// ends (<see cref="RemoveTestTempFoldersAttribute"/>); made by a fixture, when the run ends.
+    /// </summary>
     public static string NewTempDirectory()
     {
         string path = Path.Combine(RunTempRoot, Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(path);
+        RemoveTestTempFoldersAttribute.Track(path);
         return path;
     }
 
