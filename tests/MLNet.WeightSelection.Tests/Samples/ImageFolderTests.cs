@@ -53,6 +53,31 @@ public class ImageFolderTests
     }
 
     [Fact]
+    public void TakePerClass_keeps_the_first_images_of_every_class_in_order()
+    {
+        using var tmp = new TempFolder();
+        SampleFixtures.WriteSplit(Path.Combine(tmp.Path, "train"), perClass: 5, size: 8, seed: 1);
+        SampleFixtures.WriteSplit(Path.Combine(tmp.Path, "test"), perClass: 3, size: 8, seed: 2);
+        var folder = ImageFolder.Load(tmp.Path, 0.2, seed: 1);
+
+        var cut = folder.TakePerClass(trainPerClass: 2, testPerClass: 1);
+
+        Assert.Equal(folder.Classes, cut.Classes);
+        Assert.Equal(folder.Root, cut.Root);
+        Assert.Equal(
+            folder.Train.GroupBy(r => r.Label).SelectMany(g => g.Take(2)).Select(r => r.ImagePath),
+            cut.Train.Select(r => r.ImagePath));
+        Assert.Equal(
+            folder.Test.GroupBy(r => r.Label).SelectMany(g => g.Take(1)).Select(r => r.ImagePath),
+            cut.Test.Select(r => r.ImagePath));
+        Assert.Equal(6, cut.Train.Count);
+        Assert.Equal(3, cut.Test.Count);
+        Assert.Equal(15, folder.Train.Count);
+        Assert.Throws<ArgumentOutOfRangeException>(() => folder.TakePerClass(0, 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => folder.TakePerClass(1, 0));
+    }
+
+    [Fact]
     public void Bad_layouts_name_the_folder_and_what_is_expected()
     {
         Assert.Contains("does not exist", Assert.Throws<DirectoryNotFoundException>(() => ImageFolder.Load("/nonexistent/ws-data", 0.2, 1)).Message);

@@ -1,11 +1,13 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using System.Xml.Linq;
 using Xunit;
 
 namespace MLNet.WeightSelection.Tests.Samples;
 
 /// <summary>The notebook's code cells hold the sample's own code, region by region.</summary>
-public class NotebookDriftTests
+public partial class NotebookDriftTests
 {
     static string SampleFolder => Path.Combine(TestPaths.RepoRoot, "samples", "ImageClassification");
     static string NotebookPath => Path.Combine(SampleFolder, "ImageClassification.ipynb");
@@ -34,6 +36,45 @@ public class NotebookDriftTests
         Assert.Contains(cells, c => c.Contains("#r \"nuget: Microsoft.ML,", StringComparison.Ordinal));
         Assert.Contains(cells, c => c.Contains("#r \"bin/Release/net10.0/ImageClassification.dll\"", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void The_notebooks_package_references_have_the_repositorys_versions()
+    {
+        var pinned = XDocument.Load(Path.Combine(TestPaths.RepoRoot, "Directory.Packages.props"))
+            .Descendants("PackageVersion")
+            .ToDictionary(p => (string)p.Attribute("Include")!, p => (string)p.Attribute("Version")!, StringComparer.OrdinalIgnoreCase);
+        var references = NotebookRegions.CodeCells(File.ReadAllText(NotebookPath))
+            .SelectMany(cell => NuGetReference().Matches(cell))
+            .Select(m => (Id: m.Groups["id"].Value, Version: m.Groups["version"].Value))
+            .ToList();
+
+        Assert.Equal(
+            new[] { "Microsoft.ML", "Microsoft.ML.ImageAnalytics", "Microsoft.ML.OnnxRuntime", "Microsoft.ML.OnnxTransformer", "TorchSharp-cpu" },
+            references.Select(r => r.Id).Where(id => id.StartsWith("Microsoft.ML", StringComparison.Ordinal) || id == "TorchSharp-cpu")
+                .Order(StringComparer.Ordinal));
+        Assert.All(references, r =>
+        {
+            Assert.True(pinned.TryGetValue(r.Id, out var version), $"the notebook references {r.Id}, which Directory.Packages.props does not pin");
+            Assert.True(version == r.Version, $"the notebook references {r.Id} {r.Version}; Directory.Packages.props pins {version}");
+        });
+    }
+
+    [Fact]
+    public void The_committed_notebook_has_no_outputs()
+    {
+        var root = JsonNode.Parse(File.ReadAllText(NotebookPath))!;
+        var codeCells = root["cells"]!.AsArray().Where(c => (string?)c!["cell_type"] == "code").ToList();
+
+        Assert.NotEmpty(codeCells);
+        Assert.All(codeCells, c =>
+        {
+            Assert.Empty(c!["outputs"]!.AsArray());
+            Assert.Null(c["execution_count"]);
+        });
+    }
+
+    [GeneratedRegex(@"^#r ""nuget: (?<id>[^,""]+), (?<version>[^""]+)""", RegexOptions.Multiline)]
+    private static partial Regex NuGetReference();
 
     [Fact]
     public void A_changed_token_in_a_notebook_cell_is_reported()
