@@ -4,9 +4,9 @@ using System.Runtime.Loader;
 namespace ImageClassification;
 
 /// <summary>
-/// Loads the chart renderer (plotting/ImageClassification.Plotting.dll, ScottPlot) into its own load context. ScottPlot
-/// 5.1.59 needs SkiaSharp 3.119; ML.NET's image transforms need SkiaSharp 2.88 (SkiaSharp 3 removed a method they
-/// call), so each keeps its own SkiaSharp, managed and native. Only strings and double arrays cross over.
+/// Loads the chart renderer (plotting/ImageClassification.Plotting.dll, ScottPlot) into its own load context, so each
+/// side keeps its own SkiaSharp, managed and native. Only strings and double arrays cross over. The split dates from
+/// ML.NET 5.0.1, whose image transforms needed SkiaSharp 2.88; ML.NET 6.0.0 uses SkiaSharp 3.119 like ScottPlot.
 /// </summary>
 internal static class PlottingPlugin
 {
