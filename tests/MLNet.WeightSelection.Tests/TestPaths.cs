@@ -1,3 +1,5 @@
+using System.Reflection;
+
 namespace MLNet.WeightSelection.Tests;
 
 /// <summary>Locations of test material inside the repository, and the tests' temporary folders.</summary>
@@ -11,6 +13,19 @@ public static class TestPaths
 
     /// <summary>Path of a file in the golden folder.</summary>
     public static string GoldenFile(string name) => Path.Combine(Golden, name);
+
+    /// <summary>
+    /// The built assembly of another project of the repository (built with the test project, same configuration):
+    /// for tests that start it as a child process.
+    /// </summary>
+    public static string BuiltAssembly(string projectFolder, string fileName)
+    {
+        string configuration = typeof(TestPaths).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
+        string path = Path.Combine(RepoRoot, projectFolder, "bin", configuration, "net10.0", fileName);
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"{fileName} is not built at {path}; it builds with the test project.", path);
+        return path;
+    }
 
     /// <summary>
     /// A new empty temporary folder, removed when the running test ends, pass or fail

@@ -65,23 +65,12 @@ static class ChildProcess
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        long rss = 0, anon = 0, fileBacked = 0, hwm = 0;
-        while (!process.WaitForExit(5))
-        {
-            if (ProcMemory.Read(process.Id) is { } m)
-            {
-                rss = Math.Max(rss, m.VmRss);
-                anon = Math.Max(anon, m.RssAnon);
-                fileBacked = Math.Max(fileBacked, m.RssFile);
-                hwm = Math.Max(hwm, m.VmHwm);
-            }
-        }
-        process.WaitForExit();
+        var peak = WaitSamplingMemory(process);
         double seconds = clock.Elapsed.TotalSeconds;
         if (process.ExitCode != 0 || result is null)
             throw new InvalidOperationException(
                 $"'{file} {string.Join(' ', args)}' failed (exit code {process.ExitCode}{(result is null ? ", no RESULT line" : "")}):\n{string.Join('\n', stderr.TakeLast(30))}");
-        return new ChildRun(seconds, new ProcMemory(hwm, rss, anon, fileBacked), JsonDocument.Parse(result).RootElement.Clone());
+        return new ChildRun(seconds, peak, JsonDocument.Parse(result).RootElement.Clone());
     }
 
     /// <summary>
@@ -104,22 +93,11 @@ static class ChildProcess
             while ((n = process.StandardOutput.Read(buffer, 0, buffer.Length)) > 0) total += n;
             return total;
         });
-        long rss = 0, anon = 0, fileBacked = 0, hwm = 0;
-        while (!process.WaitForExit(5))
-        {
-            if (ProcMemory.Read(process.Id) is { } m)
-            {
-                rss = Math.Max(rss, m.VmRss);
-                anon = Math.Max(anon, m.RssAnon);
-                fileBacked = Math.Max(fileBacked, m.RssFile);
-                hwm = Math.Max(hwm, m.VmHwm);
-            }
-        }
-        process.WaitForExit();
+        var peak = WaitSamplingMemory(process);
         double seconds = clock.Elapsed.TotalSeconds;
         if (process.ExitCode != 0)
             throw new InvalidOperationException($"'{file} {string.Join(' ', args)}' failed (exit code {process.ExitCode}):\n{stderr.Result}");
-        return new QuietRun(seconds, new ProcMemory(hwm, rss, anon, fileBacked), output.Result);
+        return new QuietRun(seconds, peak, output.Result);
     }
 
     /// <summary>Runs a command that prints one JSON object per line (bench/python/train_throughput.py) and returns them.</summary>
@@ -149,5 +127,23 @@ static class ChildProcess
         values["rss_file_bytes_at_exit"] = self.RssFile;
         Console.Out.Flush();
         Console.WriteLine(ResultPrefix + JsonSerializer.Serialize(values));
+    }
+
+    /// <summary>Waits for a child to exit, reading its memory from /proc every 5 ms; returns the largest value of each figure.</summary>
+    static ProcMemory WaitSamplingMemory(Process process)
+    {
+        long rss = 0, anon = 0, fileBacked = 0, hwm = 0;
+        while (!process.WaitForExit(5))
+        {
+            if (ProcMemory.Read(process.Id) is { } m)
+            {
+                rss = Math.Max(rss, m.VmRss);
+                anon = Math.Max(anon, m.RssAnon);
+                fileBacked = Math.Max(fileBacked, m.RssFile);
+                hwm = Math.Max(hwm, m.VmHwm);
+            }
+        }
+        process.WaitForExit();
+        return new ProcMemory(hwm, rss, anon, fileBacked);
     }
 }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Reflection;
 using System.Text.RegularExpressions;
 using MLNet.WeightSelection.Tests.MLNet;
 using MLNet.WeightSelection.Tests.Training;
@@ -21,14 +20,6 @@ public class NativeWarningsTests
 {
     static readonly Regex NativeWarning = new(@"NNPACK|oneDNN|onednn|dnnl|^\[W", RegexOptions.Multiline | RegexOptions.IgnoreCase);
 
-    static string WsPath()
-    {
-        string configuration = typeof(NativeWarningsTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
-        string path = Path.Combine(TestPaths.RepoRoot, "src", "MLNet.WeightSelection.Cli", "bin", configuration, "net10.0", "ws.dll");
-        Assert.True(File.Exists(path), $"ws is not built at {path}; it builds with the test project.");
-        return path;
-    }
-
     [Theory]
     [InlineData("this CPU")]
     [InlineData("no AVX")]
@@ -40,7 +31,7 @@ public class NativeWarningsTests
         string data = TinyImageFolder.Write(tmp.File("data"), trainPerClass: 8, testPerClass: 6, size: 16);
 
         var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in new[] { WsPath(), "train", "--data", data, "--teacher", golden.Teacher, "--teacher-arch", golden.TeacherSpec,
+        foreach (var a in new[] { TestPaths.BuiltAssembly(Path.Combine("src", "MLNet.WeightSelection.Cli"), "ws.dll"), "train", "--data", data, "--teacher", golden.Teacher, "--teacher-arch", golden.TeacherSpec,
                      "--student", golden.StudentSpec, "--epochs", "1", "--image-size", "16", "--batch-size", "16", "--threads", "2",
                      "--out", tmp.File("run") })
             start.ArgumentList.Add(a);

@@ -18,14 +18,6 @@ public class FreshProcessTests
 
     public FreshProcessTests(FittedModelFixture fixture) => _f = fixture;
 
-    static string ProbePath()
-    {
-        string configuration = typeof(FreshProcessTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
-        string path = Path.Combine(TestPaths.RepoRoot, "tests", "MLNet.WeightSelection.ScoringProbe", "bin", configuration, "net10.0", "MLNet.WeightSelection.ScoringProbe.dll");
-        Assert.True(File.Exists(path), $"The scoring probe is not built at {path}; it builds with the test project.");
-        return path;
-    }
-
     [Fact]
     public void Loaded_model_scores_identically_in_a_fresh_process_without_libtorch()
     {
@@ -37,7 +29,7 @@ public class FreshProcessTests
         string output = Path.Combine(folder, "scores.txt");
 
         var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in new[] { ProbePath(), model, _f.Folder, rows, output }) start.ArgumentList.Add(a);
+        foreach (var a in new[] { TestPaths.BuiltAssembly(Path.Combine("tests", "MLNet.WeightSelection.ScoringProbe"), "MLNet.WeightSelection.ScoringProbe.dll"), model, _f.Folder, rows, output }) start.ArgumentList.Add(a);
         using var process = Process.Start(start)!;
         string stderr = process.StandardError.ReadToEnd();
         process.StandardOutput.ReadToEnd();
