@@ -81,6 +81,8 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
             throw new ArgumentException($"Distillation {o.Distillation} needs WeightSelectionOptions.Teacher.");
         if (!(o.ValidationFraction >= 0 && o.ValidationFraction < 1))
             throw new ArgumentOutOfRangeException(nameof(o.ValidationFraction), o.ValidationFraction, "ValidationFraction must be in [0, 1).");
+        if (o.Ema is not null && o.ValidationSet is null && o.ValidationFraction == 0)
+            throw new ArgumentException("WeightSelectionOptions.Ema needs validation data to choose between the EMA and the live weights: set ValidationFraction > 0 or give a ValidationSet.");
         int seed = o.Seed ?? EnvironmentAccess.Seed(_env) ?? 0;
         var training = TrainingOptionsFrom(o, seed);
         training.Validate();
@@ -265,6 +267,7 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
         CheckpointDirectory = o.CheckpointDirectory,
         Threads = o.Threads,
         Distillation = o.Distillation,
+        Ema = o.Ema,
     };
 
     static void CheckColumnNames(WeightSelectionOptions o)

@@ -106,6 +106,13 @@ public sealed class WeightSelectionOptions
     public EarlyStoppingOptions? EarlyStopping { get; set; }
 
     /// <summary>
+    /// An exponential moving average of the student's weights (timm's model EMA with warmup; see
+    /// <see cref="EmaOptions"/>), scored on validation after every epoch beside the live weights; the fitted model keeps
+    /// whichever scored better (<see cref="TrainingResult.KeptEma"/>). Needs validation data. Default: null (off).
+    /// </summary>
+    public EmaOptions? Ema { get; set; }
+
+    /// <summary>
     /// Validation data with the training data's columns, scored after every epoch. Default: null, which holds out
     /// <see cref="ValidationFraction"/> of the training data instead.
     /// </summary>

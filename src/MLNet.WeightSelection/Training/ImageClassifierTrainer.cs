@@ -99,6 +99,10 @@ public sealed class ImageClassifierTrainer
             if (validation.ImageSize != train.ImageSize)
                 throw new ArgumentException($"Validation images are {validation.ImageSize} px but training images are {train.ImageSize} px.", nameof(validation));
         }
+        if (Options.Ema is not null && validation is null)
+            throw new ArgumentException(
+                "TrainingOptions.Ema needs validation data: the EMA weights are kept only when they score better on validation than the live weights. " +
+                "Pass a validation set, or set Ema to null.", nameof(validation));
         switch (Options.Distillation)
         {
             case null:

@@ -8,21 +8,23 @@ namespace MLNet.WeightSelection.Training;
 /// <summary>
 /// The resumable state of the last completed epoch in one file: a fingerprint of the options that shape the
 /// trajectory, the counters and history, the student's (and feature projection's) parameters and buffers, the best
-/// epoch's weights when early stopping keeps them, and the optimizer state. Written to a temporary file, then
+/// epoch's weights when early stopping keeps them, the optimizer state and the moving average of the weights when
+/// EMA is on. Written to a temporary file, then
 /// renamed over the previous checkpoint, so a crash never leaves a half-written checkpoint.
 /// </summary>
 internal static class TrainingCheckpoint
 {
     public const string FileName = "training-checkpoint.bin";
     const string Magic = "MLNet.WeightSelection.TrainingCheckpoint";
-    const int Version = 1;
+    /// <summary>Version 2 added the EMA state and the EMA's validation figures; version 1 files (EMA off) still load.</summary>
+    const int Version = 2;
 
     public static string PathIn(string directory) => Path.Combine(directory, FileName);
 
     public static bool Exists(string directory) => File.Exists(PathIn(directory));
 
     public static void Save(string directory, IReadOnlyDictionary<string, string> fingerprint, TrainingProgress progress,
-        nn.Module student, nn.Module? projection, OptimizerHelper optimizer, StateDict? best)
+        nn.Module student, nn.Module? projection, OptimizerHelper optimizer, StateDict? best, ModelEma? ema)
     {
         Directory.CreateDirectory(directory);
         string path = PathIn(directory);
@@ -53,6 +55,8 @@ internal static class TrainingCheckpoint
                 writer.Write(best is not null);
                 if (best is not null) WriteTensors(writer, best.ToDictionary(kv => kv.Key, kv => kv.Value));
                 optimizer.save_state_dict(writer);
+                writer.Write(ema is not null);
+                if (ema is not null) WriteTensors(writer, ema.State);
                 writer.Flush();
                 stream.Flush(flushToDisk: true);
             }
@@ -66,10 +70,11 @@ internal static class TrainingCheckpoint
 
     /// <summary>
     /// Loads the checkpoint in <paramref name="directory"/> into the modules and optimizer, after checking that it was
-    /// written with the same fingerprint. Returns the progress and the best epoch's weights (if saved).
+    /// written with the same fingerprint. Returns the progress and the best epoch's weights (if saved). The moving
+    /// average, when this run has one, is loaded into <paramref name="ema"/>.
     /// </summary>
     public static (TrainingProgress Progress, StateDict? Best) Load(string directory, IReadOnlyDictionary<string, string> fingerprint,
-        nn.Module student, nn.Module? projection, OptimizerHelper optimizer)
+        nn.Module student, nn.Module? projection, OptimizerHelper optimizer, ModelEma? ema)
     {
         string path = PathIn(directory);
         var loaded = new List<Dictionary<string, Tensor>>();
@@ -80,8 +85,8 @@ internal static class TrainingCheckpoint
             if (ReadString(reader, path) != Magic)
                 throw new InvalidDataException($"{path} is not a training checkpoint of MLNet.WeightSelection.");
             int version = reader.ReadInt32();
-            if (version != Version)
-                throw new InvalidDataException($"{path} has checkpoint version {version}; this library reads version {Version}.");
+            if (version < 1 || version > Version)
+                throw new InvalidDataException($"{path} has checkpoint version {version}; this library reads versions 1 to {Version}.");
 
             int entries = reader.ReadInt32();
             var saved = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -99,7 +104,7 @@ internal static class TrainingCheckpoint
                 Elapsed = TimeSpan.FromTicks(reader.ReadInt64()),
             };
             int history = reader.ReadInt32();
-            for (int i = 0; i < history; i++) progress.History.Add(ReadMetrics(reader));
+            for (int i = 0; i < history; i++) progress.History.Add(ReadMetrics(reader, version));
 
             var studentState = ReadTensors(reader, loaded);
             var projectionState = reader.ReadBoolean() ? ReadTensors(reader, loaded) : null;
@@ -110,6 +115,10 @@ internal static class TrainingCheckpoint
             CopyInto(path, "student", student, studentState);
             if (projection is not null) CopyInto(path, "feature projection", projection, projectionState!);
             optimizer.load_state_dict(reader);
+            var emaState = version >= 2 && reader.ReadBoolean() ? ReadTensors(reader, loaded) : null;
+            if ((emaState is null) != (ema is null))
+                throw new InvalidDataException($"{path}: the checkpoint {(emaState is null ? "lacks" : "has")} a moving average of the weights (EMA) but this run {(ema is null ? "has none" : "needs one")}.");
+            ema?.Load(emaState!, path);
 
             StateDict? best = null;
             if (bestState is not null)
@@ -167,7 +176,7 @@ internal static class TrainingCheckpoint
         foreach (var (key, t) in target) t.copy_(source[key]);
     }
 
-    static void WriteTensors(BinaryWriter writer, Dictionary<string, Tensor> tensors)
+    static void WriteTensors(BinaryWriter writer, IReadOnlyDictionary<string, Tensor> tensors)
     {
         writer.Write(tensors.Count);
         foreach (var (key, value) in tensors)
@@ -201,9 +210,21 @@ internal static class TrainingCheckpoint
         writer.Write(m.ImagesPerSecond);
         writer.Write(m.Elapsed.Ticks);
         writer.Write(m.DataShare);
+        writer.Write(m.EmaValidationAccuracy);
+        writer.Write(m.EmaValidationTop5);
+        writer.Write(m.EmaValidationLoss);
     }
 
-    static EpochMetrics ReadMetrics(BinaryReader reader) => new(
-        reader.ReadInt32(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble(),
-        reader.ReadDouble(), reader.ReadDouble(), TimeSpan.FromTicks(reader.ReadInt64()), reader.ReadDouble());
+    static EpochMetrics ReadMetrics(BinaryReader reader, int version)
+    {
+        var m = new EpochMetrics(
+            reader.ReadInt32(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble(),
+            reader.ReadDouble(), reader.ReadDouble(), TimeSpan.FromTicks(reader.ReadInt64()), reader.ReadDouble());
+        return version < 2 ? m : m with
+        {
+            EmaValidationAccuracy = reader.ReadDouble(),
+            EmaValidationTop5 = reader.ReadDouble(),
+            EmaValidationLoss = reader.ReadDouble(),
+        };
+    }
 }

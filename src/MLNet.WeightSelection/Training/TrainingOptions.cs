@@ -54,6 +54,13 @@ public sealed class TrainingOptions
     /// <summary>Knowledge distillation from the teacher passed to <see cref="ImageClassifierTrainer.Train"/>; null trains without it. Default: null.</summary>
     public DistillationOptions? Distillation { get; set; }
 
+    /// <summary>
+    /// An exponential moving average of the student's weights (timm's model EMA, with warmup), scored on validation
+    /// after every epoch beside the live weights; the trained model keeps whichever scored better. Needs validation
+    /// data. Null trains without it. Default: null.
+    /// </summary>
+    public EmaOptions? Ema { get; set; }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first option out of range.</summary>
     public void Validate()
     {
@@ -68,5 +75,6 @@ public sealed class TrainingOptions
         if (Augmentation is null) throw new ArgumentException("Augmentation must not be null; use AugmentationOptions.None to turn it off.");
         Augmentation.Validate();
         EarlyStopping?.Validate();
+        Ema?.Validate();
     }
 }

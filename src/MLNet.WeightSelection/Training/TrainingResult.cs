@@ -3,8 +3,9 @@ namespace MLNet.WeightSelection.Training;
 /// <summary>The outcome of <see cref="ImageClassifierTrainer.Train"/>: the full history and how training ended.</summary>
 public sealed class TrainingResult
 {
-    internal TrainingResult(IReadOnlyList<EpochMetrics> history, int bestEpoch, bool stoppedEarly, bool resumed)
+    internal TrainingResult(IReadOnlyList<EpochMetrics> history, int bestEpoch, bool stoppedEarly, bool resumed, bool keptEma = false)
     {
+        KeptEma = keptEma;
         History = history;
         BestEpoch = bestEpoch;
         StoppedEarly = stoppedEarly;
@@ -15,7 +16,8 @@ public sealed class TrainingResult
     public IReadOnlyList<EpochMetrics> History { get; }
 
     /// <summary>
-    /// 1-based epoch with the best monitored metric (validation accuracy, or training loss without validation). With
+    /// 1-based epoch with the best monitored metric (validation accuracy, of the better of the live and EMA weights when
+    /// EMA is on; or training loss without validation). With
     /// early stopping the model holds this epoch's weights; without it the model holds the last epoch's.
     /// </summary>
     public int BestEpoch { get; }
@@ -25,6 +27,12 @@ public sealed class TrainingResult
 
     /// <summary>True when training continued from a checkpoint in <see cref="TrainingOptions.CheckpointDirectory"/>.</summary>
     public bool Resumed { get; }
+
+    /// <summary>
+    /// True when the model holds the EMA weights (<see cref="TrainingOptions.Ema"/>) of the epoch it keeps, because they
+    /// scored better on validation than the live weights; false when it holds the live weights or EMA was off.
+    /// </summary>
+    public bool KeptEma { get; }
 
     /// <summary>The metrics of <see cref="BestEpoch"/>.</summary>
     public EpochMetrics Best => History[BestEpoch - 1];

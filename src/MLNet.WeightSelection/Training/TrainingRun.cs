@@ -29,6 +29,7 @@ internal sealed class TrainingRun : IDisposable
     readonly bool _teacherSharesInput;
     readonly Device? _teacherDevice;
     readonly bool _oneDnnSteps;
+    readonly ModelEma? _ema;
     StateDict? _best;
 
     public TrainingRun(TrainingOptions options, ImageClassifier student, ImageTensorDataset train, ImageTensorDataset? validation,
@@ -71,6 +72,7 @@ internal sealed class TrainingRun : IDisposable
         _augmenter = new BatchAugmenter(options.Augmentation, train.NumClasses, options.LabelSmoothing, student.Input);
         _teacherSharesInput = teacher is not null && SameConvention(student.Input, teacher.Input);
         _teacherDevice = teacher is null ? null : ImageClassifierTrainer.ModelDevice(teacher);
+        if (options.Ema is not null) _ema = new ModelEma(student, options.Ema);
     }
 
     /// <summary>Optimizer steps per epoch: every image once, except that a last batch of one image is dropped (BatchNorm needs two).</summary>
@@ -88,7 +90,7 @@ internal sealed class TrainingRun : IDisposable
         string? directory = _options.CheckpointDirectory;
         if (directory is not null && TrainingCheckpoint.Exists(directory))
         {
-            (progress, _best) = TrainingCheckpoint.Load(directory, fingerprint, _student, _projection, _optimizer);
+            (progress, _best) = TrainingCheckpoint.Load(directory, fingerprint, _student, _projection, _optimizer, _ema);
             resumed = true;
             _log($"Resuming from {TrainingCheckpoint.PathIn(directory)} after epoch {progress.CompletedEpochs} of {_options.Epochs} (step {progress.GlobalStep}).");
         }
@@ -96,7 +98,7 @@ internal sealed class TrainingRun : IDisposable
         _log(string.Create(CultureInfo.InvariantCulture,
             $"Training {_student.GetType().Name} on {_train.Count} images ({_train.ImageSize} px, {_train.NumClasses} classes), validating on {_validation?.Count ?? 0}: " +
             $"{_options.Epochs} epochs × {_stepsPerEpoch} steps of {_options.BatchSize}, lr {_options.LearningRate:E2}, {get_num_threads()} threads, " +
-            $"augmentation [{_options.Augmentation}], distillation {(_options.Distillation?.ToString() ?? "none")}."));
+            $"augmentation [{_options.Augmentation}], distillation {(_options.Distillation?.ToString() ?? "none")}{(_options.Ema is null ? "" : $", EMA [{_options.Ema}]")}."));
 
         var clock = Stopwatch.StartNew();
         var elapsedBefore = progress.Elapsed;
@@ -106,19 +108,27 @@ internal sealed class TrainingRun : IDisposable
             var metrics = RunEpoch(epoch, progress, elapsedBefore + clock.Elapsed);
             Record(metrics, progress);
             if (directory is not null)
-                TrainingCheckpoint.Save(directory, fingerprint, progress, _student, _projection, _optimizer, _best);
+                TrainingCheckpoint.Save(directory, fingerprint, progress, _student, _projection, _optimizer, _best, _ema);
             _log(metrics.ToString());
             _onEpoch?.Invoke(metrics);
             if (progress.StoppedEarly)
                 _log($"Early stopping after epoch {epoch}: no improvement for {progress.EpochsWithoutImprovement} epochs; the best epoch is {progress.BestEpoch}.");
         }
 
-        if (_options.EarlyStopping is not null && _best is not null && progress.BestEpoch != progress.CompletedEpochs)
+        bool restoreBest = _options.EarlyStopping is not null && _best is not null && progress.BestEpoch != progress.CompletedEpochs;
+        int keptEpoch = restoreBest ? progress.BestEpoch : progress.CompletedEpochs;
+        bool keptEma = _ema is not null && keptEpoch > 0 && progress.History[keptEpoch - 1].EmaIsBetter;
+        if (restoreBest)
         {
             RestoreBest();
-            _log($"Restored the weights of epoch {progress.BestEpoch}.");
+            _log($"Restored the {(keptEma ? "EMA" : "live")} weights of epoch {progress.BestEpoch}.");
         }
-        return new TrainingResult(progress.History.ToArray(), progress.BestEpoch, progress.StoppedEarly, resumed);
+        else if (keptEma)
+        {
+            _ema!.CopyTo(_student);
+            _log($"Kept the EMA weights of epoch {keptEpoch}, which scored better on validation than the live ones.");
+        }
+        return new TrainingResult(progress.History.ToArray(), progress.BestEpoch, progress.StoppedEarly, resumed, keptEma);
     }
 
     EpochMetrics RunEpoch(int epoch, TrainingProgress progress, TimeSpan elapsedAtStart)
@@ -167,6 +177,7 @@ internal sealed class TrainingRun : IDisposable
             _student.zero_grad();
             _projection?.zero_grad();
             progress.GlobalStep++;
+            _ema?.Update(_student, progress.GlobalStep);
             lossSum += value;
             images += length;
             stepTime.Stop();
@@ -175,6 +186,7 @@ internal sealed class TrainingRun : IDisposable
 
         var validation = _validation is null ? null
             : ImageClassifierTrainer.Evaluate(_student, _validation, Math.Max(_options.BatchSize, 256), _cancellation);
+        var emaValidation = _ema is null || _validation is null ? null : EvaluateEma(_validation);
         double seconds = stepTime.Elapsed.TotalSeconds;
         return new EpochMetrics(
             epoch,
@@ -185,7 +197,24 @@ internal sealed class TrainingRun : IDisposable
             lr,
             seconds > 0 ? images / seconds : double.NaN,
             elapsedAtStart + clock.Elapsed,
-            seconds > 0 ? dataTime.TotalSeconds / seconds : double.NaN);
+            seconds > 0 ? dataTime.TotalSeconds / seconds : double.NaN,
+            emaValidation?.Accuracy ?? double.NaN,
+            emaValidation?.Top5Accuracy ?? double.NaN,
+            emaValidation?.Loss ?? double.NaN);
+    }
+
+    /// <summary>Scores the EMA weights by swapping them into the student for the evaluation, then swapping back.</summary>
+    EvaluationMetrics EvaluateEma(ImageTensorDataset validation)
+    {
+        _ema!.SwapWith(_student);
+        try
+        {
+            return ImageClassifierTrainer.Evaluate(_student, validation, Math.Max(_options.BatchSize, 256), _cancellation);
+        }
+        finally
+        {
+            _ema.SwapWith(_student);
+        }
     }
 
     Tensor Loss(Tensor input, Tensor labels, Tensor? softTargets, Tensor? teacherInput)
@@ -236,7 +265,7 @@ internal sealed class TrainingRun : IDisposable
         progress.CompletedEpochs = metrics.Epoch;
         progress.Elapsed = metrics.Elapsed;
         bool byAccuracy = _validation is not null;
-        double value = byAccuracy ? metrics.ValidationAccuracy : metrics.TrainLoss;
+        double value = byAccuracy ? metrics.BestValidationAccuracy : metrics.TrainLoss;
         double minDelta = _options.EarlyStopping?.MinDelta ?? 0;
         bool improved = progress.BestEpoch == 0
             || (byAccuracy ? value > progress.BestMetric + minDelta : value < progress.BestMetric - minDelta);
@@ -248,7 +277,7 @@ internal sealed class TrainingRun : IDisposable
             if (_options.EarlyStopping is not null)
             {
                 _best?.Dispose();
-                _best = StateDict.FromModule(_student, "best epoch");
+                _best = _ema is not null && metrics.EmaIsBetter ? _ema.Snapshot("best epoch (EMA)") : StateDict.FromModule(_student, "best epoch");
             }
         }
         else
@@ -282,7 +311,7 @@ internal sealed class TrainingRun : IDisposable
     {
         var o = _options;
         string F(double d) => d.ToString("R", CultureInfo.InvariantCulture);
-        return new Dictionary<string, string>(StringComparer.Ordinal)
+        var fingerprint = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["Seed"] = o.Seed.ToString(CultureInfo.InvariantCulture),
             ["Epochs"] = o.Epochs.ToString(CultureInfo.InvariantCulture),
@@ -299,6 +328,9 @@ internal sealed class TrainingRun : IDisposable
             ["TrainingData"] = $"{_train.Count} images, {_train.ImageSize} px, {_train.NumClasses} classes",
             ["ValidationData"] = _validation is null ? "none" : $"{_validation.Count} images",
         };
+        // Added only when on, so that checkpoints written before EMA existed still resume with EMA off.
+        if (o.Ema is not null) fingerprint["Ema"] = o.Ema.ToString();
+        return fingerprint;
     }
 
     static bool SameConvention(InputConvention a, InputConvention b) =>
@@ -309,5 +341,6 @@ internal sealed class TrainingRun : IDisposable
         _optimizer.Dispose();
         _projection?.Dispose();
         _best?.Dispose();
+        _ema?.Dispose();
     }
 }
