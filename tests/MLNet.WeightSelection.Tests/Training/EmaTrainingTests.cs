@@ -90,6 +90,27 @@ public class EmaTrainingTests
     }
 
     [Fact]
+    public void EarlyStoppingRestoresTheBetterWeightsOfTheBestEpoch()
+    {
+        using var train = TrainingData.Separable(64, size: 16, seed: 1);
+        using var validation = TrainingData.Separable(32, size: 16, seed: 2);
+        using var model = TinyClassifier.Create(4, seed: 3);
+        var options = WithEma(new EmaOptions(), epochs: 5);
+        options.LearningRate = 0.05;
+        // No later epoch can beat epoch 1 by 100 points, so training stops after epoch 3 and restores epoch 1.
+        options.EarlyStopping = new EarlyStoppingOptions { Patience = 2, MinDelta = 1.0 };
+        var result = new ImageClassifierTrainer(options).Train(model, train, validation);
+
+        Assert.True(result.StoppedEarly);
+        Assert.Equal(1, result.BestEpoch);
+        var best = result.History[0];
+        Assert.True(result.KeptEma, $"live {best.ValidationAccuracy} / {best.ValidationLoss}, EMA {best.EmaValidationAccuracy} / {best.EmaValidationLoss}");
+        var kept = ImageClassifierTrainer.Evaluate(model, validation);
+        Assert.Equal(best.EmaValidationAccuracy, kept.Accuracy);
+        Assert.Equal(best.EmaValidationLoss, kept.Loss, 6);
+    }
+
+    [Fact]
     public void AResumedRunWithEmaEndsBitIdenticalToAnUninterruptedOne()
     {
         using var train = TrainingData.Separable(48, size: 16, seed: 1);
