@@ -34,6 +34,7 @@ internal sealed record TrainRequest
     public string Device { get; init; } = "cpu";
     public int? Threads { get; init; }
     public bool NoAugmentation { get; init; }
+    public double? EmaDecay { get; init; }
 }
 
 /// <summary><c>ws train</c>: parsing only; <see cref="TrainRunner"/> does the work.</summary>
@@ -85,6 +86,12 @@ internal static class TrainCommand
             Description = "Train on the images as they are: no random resized crop, flip, mixup, cutmix or erasing (default: the paper's recipe).",
         };
 
+        var emaDecay = new Option<double?>("--ema-decay")
+        {
+            Description = "Keep an exponential moving average of the weights with this decay (timm's model EMA with warmup; timm's "
+                + "default is 0.9998), score it on the test split after every epoch and keep it when it scores better. Default: off.",
+        };
+
         var selection = SelectionOptions();
         var distillation = DistillationOptions();
         var schedule = ScheduleOptions();
@@ -98,7 +105,7 @@ internal static class TrainCommand
             selection.Layers, selection.LayerMap, selection.Elements, selection.WholeHeads,
             distillation.Mode, distillation.Alpha, distillation.Temperature,
             schedule.Patience, schedule.MinDelta, schedule.CheckpointDir, schedule.Device,
-            threads, noAugmentation,
+            threads, noAugmentation, emaDecay,
         };
         command.SetAction(parse => TrainRunner.Run(new TrainRequest
         {
@@ -130,6 +137,7 @@ internal static class TrainCommand
             Device = parse.GetValue(schedule.Device)!,
             Threads = parse.GetValue(threads),
             NoAugmentation = parse.GetValue(noAugmentation),
+            EmaDecay = parse.GetValue(emaDecay),
         }, context));
         return command;
     }

@@ -64,6 +64,7 @@ internal static class TrainRunner
                 _ => null,
             },
             EarlyStopping = request.Patience is { } patience ? new EarlyStoppingOptions { Patience = patience, MinDelta = request.MinDelta } : null,
+            Ema = request.EmaDecay is { } decay ? new EmaOptions { Decay = decay } : null,
             // The test split is the validation set, so early stopping and the best epoch follow test accuracy.
             ValidationSet = prefix.Transform(testView),
             ValidationFraction = 0,
@@ -114,6 +115,7 @@ internal static class TrainRunner
         if (r.ImageSize is < 1) throw new CliException($"--image-size must be positive; got {r.ImageSize}.");
         if (!(r.TestFraction > 0 && r.TestFraction < 1)) throw new CliException($"--test-fraction must lie in (0, 1); got {r.TestFraction}.");
         if (r.Threads is < 1) throw new CliException($"--threads must be at least 1; got {r.Threads}.");
+        if (r.EmaDecay is { } ema && !(ema >= 0 && ema < 1)) throw new CliException($"--ema-decay must lie in [0, 1); got {ema.ToString(CultureInfo.InvariantCulture)}.");
         if (r.Patience is < 1) throw new CliException($"--patience must be at least 1; got {r.Patience}.");
         if (!(r.MinDelta >= 0) || double.IsInfinity(r.MinDelta)) throw new CliException($"--min-delta must be finite and at least 0; got {r.MinDelta}.");
         if (r.MinDeltaGiven && r.Patience is null) throw new CliException("--min-delta applies to early stopping; give --patience too.");
@@ -170,6 +172,13 @@ internal static class TrainRunner
         var training = fitted.Training;
         table.AddTextRow("epochs", $"{history.Count} of {options.Epochs} (best {training.BestEpoch})"
             + (training.StoppedEarly ? ", stopped early" : "") + (training.Resumed ? $", resumed from {options.CheckpointDirectory}" : ""));
+        if (options.Ema is not null)
+        {
+            // Early stopping keeps the best epoch; otherwise the last epoch is kept.
+            var kept = options.EarlyStopping is not null ? training.Best : history[^1];
+            table.AddTextRow("weights kept", (training.KeptEma ? "EMA" : "live")
+                + $" (epoch {kept.Epoch}: EMA {Format.Percent(kept.EmaValidationAccuracy)}, live {Format.Percent(kept.ValidationAccuracy)} on the test split)");
+        }
         table.AddTextRow("final train loss", Format.Number(history[^1].TrainLoss));
         table.AddTextRow("test accuracy", Format.Percent(evaluation.Accuracy));
         table.AddTextRow("test top-5", evaluation.Top5 is { } top5 ? Format.Percent(top5) : "-");
