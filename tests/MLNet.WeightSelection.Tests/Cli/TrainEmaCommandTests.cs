@@ -28,6 +28,7 @@ public class TrainEmaCommandTests
         var run = Ws.Run(Run(data, tmp.File("run"), "--epochs", "2", "--ema-decay", "0.9"));
 
         Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Matches(@"epoch 2/2  loss \d+\.\d{4}  val acc \d+(\.\d+)?%  EMA \d+(\.\d+)?%", run.Out);
         Assert.Matches(@"^(EMA|live) \(epoch 2: EMA \d+(\.\d+)?%, live \d+(\.\d+)?% on the test split\)$", SummaryValue(run.Out, "weights kept"));
         Assert.True(File.Exists(Path.Combine(tmp.File("run"), "model.zip")));
     }

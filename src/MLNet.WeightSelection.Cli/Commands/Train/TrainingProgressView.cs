@@ -52,7 +52,7 @@ internal static class TrainingProgressView
     }
 
     static string Describe(EpochMetrics m, int epochs) => string.Create(CultureInfo.InvariantCulture,
-        $"epoch {m.Epoch}/{epochs}  loss {m.TrainLoss:0.0000}  val acc {Format.Percent(m.ValidationAccuracy)}  {m.ImagesPerSecond:0} img/s");
+        $"epoch {m.Epoch}/{epochs}  loss {m.TrainLoss:0.0000}  val acc {Format.Percent(m.ValidationAccuracy)}{(double.IsNaN(m.EmaValidationAccuracy) ? "" : $"  EMA {Format.Percent(m.EmaValidationAccuracy)}")}  {m.ImagesPerSecond:0} img/s");
 
     static string Shorten(string message) => message.Length <= 70 ? message : message[..69] + "…";
 }
