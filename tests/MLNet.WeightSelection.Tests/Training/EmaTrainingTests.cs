@@ -139,6 +139,55 @@ public class EmaTrainingTests
     }
 
     [Fact]
+    public void AVersion1CheckpointWrittenBeforeEmaExistedStillResumes()
+    {
+        using var train = TrainingData.Separable(32, size: 8, seed: 1);
+        using var validation = TrainingData.Separable(16, size: 8, seed: 2);
+        using var model = TinyClassifier.Create(4, seed: 3);
+        using var tmp = new TempFolder();
+        var first = new ImageClassifierTrainer(WithEma(null, epochs: 1, checkpoints: tmp.Path)).Train(model, train, validation);
+        var trained = TrainingData.Snapshot(model);
+        string path = Path.Combine(tmp.Path, TrainingCheckpoint.FileName);
+        File.WriteAllBytes(path, AsVersion1(File.ReadAllBytes(path)));
+
+        using var other = TinyClassifier.Create(4, seed: 5);
+        var again = new ImageClassifierTrainer(WithEma(null, epochs: 1, checkpoints: tmp.Path)).Train(other, train, validation);
+        Assert.True(again.Resumed);
+        Assert.Equal(first.History, again.History);
+        Assert.Equal(0.0, TrainingData.MaxDifference(trained, TrainingData.Snapshot(other)));
+    }
+
+    /// <summary>
+    /// Rewrites a version 2 checkpoint without EMA in the version 1 layout: no EMA figures after each epoch's metrics
+    /// and no EMA flag at the end.
+    /// </summary>
+    static byte[] AsVersion1(byte[] version2)
+    {
+        using var input = new BinaryReader(new MemoryStream(version2));
+        using var buffer = new MemoryStream();
+        using var output = new BinaryWriter(buffer);
+        output.Write(input.ReadString());
+        Assert.Equal(2, input.ReadInt32());
+        output.Write(1);
+        int entries = input.ReadInt32();
+        output.Write(entries);
+        for (int i = 0; i < 2 * entries; i++) output.Write(input.ReadString());
+        output.Write(input.ReadBytes(4 + 8 + 4 + 8 + 4 + 1 + 8)); // counters, best metric, flags, elapsed
+        int history = input.ReadInt32();
+        output.Write(history);
+        for (int i = 0; i < history; i++)
+        {
+            output.Write(input.ReadBytes(4 + 7 * 8 + 8)); // the version 1 metrics
+            for (int j = 0; j < 3; j++) Assert.True(double.IsNaN(input.ReadDouble()));
+        }
+        var rest = input.ReadBytes(version2.Length - (int)input.BaseStream.Position);
+        Assert.Equal(0, rest[^1]); // the EMA flag: false
+        output.Write(rest, 0, rest.Length - 1);
+        output.Flush();
+        return buffer.ToArray();
+    }
+
+    [Fact]
     public void ACheckpointWithoutEmaIsNotResumedWithEma()
     {
         using var train = TrainingData.Separable(32, size: 8, seed: 1);
