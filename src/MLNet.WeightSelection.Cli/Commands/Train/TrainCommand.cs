@@ -1,5 +1,6 @@
 using System.CommandLine;
 using MLNet.WeightSelection.Cli.Infrastructure;
+using MLNet.WeightSelection.Training;
 
 namespace MLNet.WeightSelection.Cli.Commands;
 
@@ -34,6 +35,7 @@ internal sealed record TrainRequest
     public string Device { get; init; } = "cpu";
     public int? Threads { get; init; }
     public bool NoAugmentation { get; init; }
+    public string? AutoAugment { get; init; }
 }
 
 /// <summary><c>ws train</c>: parsing only; <see cref="TrainRunner"/> does the work.</summary>
@@ -84,6 +86,18 @@ internal static class TrainCommand
         {
             Description = "Train on the images as they are: no random resized crop, flip, mixup, cutmix or erasing (default: the paper's recipe).",
         };
+        var autoAugment = new Option<string?>("--aa")
+        {
+            Description = "RandAugment as timm's train.py --aa string, such as rand-m9-mstd0.5-inc1 (the paper's); runs after the crop and flip. "
+                + "Default: off. With --no-augmentation it is the only augmentation.",
+        };
+        autoAugment.Validators.Add(result =>
+        {
+            string? value = result.GetValueOrDefault<string?>();
+            if (value is null) return;
+            try { RandAugmentOptions.Parse(value); }
+            catch (FormatException e) { result.AddError($"--aa: {e.Message}"); }
+        });
 
         var selection = SelectionOptions();
         var distillation = DistillationOptions();
@@ -98,7 +112,7 @@ internal static class TrainCommand
             selection.Layers, selection.LayerMap, selection.Elements, selection.WholeHeads,
             distillation.Mode, distillation.Alpha, distillation.Temperature,
             schedule.Patience, schedule.MinDelta, schedule.CheckpointDir, schedule.Device,
-            threads, noAugmentation,
+            threads, noAugmentation, autoAugment,
         };
         command.SetAction(parse => TrainRunner.Run(new TrainRequest
         {
@@ -130,6 +144,7 @@ internal static class TrainCommand
             Device = parse.GetValue(schedule.Device)!,
             Threads = parse.GetValue(threads),
             NoAugmentation = parse.GetValue(noAugmentation),
+            AutoAugment = parse.GetValue(autoAugment),
         }, context));
         return command;
     }
