@@ -40,6 +40,7 @@ internal static class RandAugmentOps
         var high = x.amax(new long[] { 2, 3 }, keepdim: true);
         var range = high.sub(low);
         var scale = range.clamp_min(1).reciprocal().mul(255);
+        // PIL truncates; the small nudge keeps float32 rounding from turning an exact 255 (or any whole level) into one less.
         var stretched = x.sub(low).mul(scale).add(1e-3).floor().clamp(0, 255);
         return where(range.gt(0), stretched, x).MoveToOuterDisposeScope();
     }
