@@ -22,11 +22,11 @@ internal static class RandAugmentOps
         return x.mul(weights).sum(1, keepdim: true);
     }
 
-    /// <summary>PIL's Image.blend(degenerate, image, factor): degenerate + factor · (image − degenerate).</summary>
+    /// <summary>PIL's Image.blend(degenerate, image, factor): degenerate + factor · (image − degenerate), truncated to uint8 as PIL does.</summary>
     static Tensor Blend(Tensor degenerate, Tensor x, float[] factors)
     {
         using var scope = NewDisposeScope();
-        return ToPixels(degenerate.add(x.sub(degenerate).mul(PerImage(factors, x.device)))).MoveToOuterDisposeScope();
+        return degenerate.add(x.sub(degenerate).mul(PerImage(factors, x.device))).clamp(0, 255).floor().MoveToOuterDisposeScope();
     }
 
     /// <summary>255 − x.</summary>
@@ -93,11 +93,11 @@ internal static class RandAugmentOps
         return Blend(Luminance(x).round(), x, factors).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Blends with a flat image at the rounded mean luminance (PIL's ImageEnhance.Contrast).</summary>
+    /// <summary>Blends with a flat image at the rounded mean of the greyscale image (PIL's ImageEnhance.Contrast).</summary>
     public static Tensor Contrast(Tensor x, float[] factors)
     {
         using var scope = NewDisposeScope();
-        var mean = Luminance(x).mean(new long[] { 1, 2, 3 }, keepdim: true).add(0.5).floor();
+        var mean = Luminance(x).round().mean(new long[] { 1, 2, 3 }, keepdim: true).add(0.5).floor();
         return Blend(mean, x, factors).MoveToOuterDisposeScope();
     }
 
@@ -128,8 +128,8 @@ internal static class RandAugmentOps
 
     /// <summary>
     /// PIL's affine transform: output pixel (x, y) (pixel centres at +0.5) samples input (a·x + b·y + c, d·x + e·y + f),
-    /// one (a, b, c, d, e, f) per image in <paramref name="coefficients"/>; bilinear, and pixels that fall outside take
-    /// <paramref name="fill"/> (one value per channel).
+    /// one (a, b, c, d, e, f) per image in <paramref name="coefficients"/>; bilinear, and pixels whose sample point falls
+    /// outside the image take <paramref name="fill"/> (one value per channel).
     /// </summary>
     public static Tensor Affine(Tensor x, IReadOnlyList<double[]> coefficients, float[] fill)
     {
@@ -148,14 +148,14 @@ internal static class RandAugmentOps
             theta[i * 6 + 4] = (float)e;
             theta[i * 6 + 5] = (float)(d / ratio + e + 2 * f / h - 1);
         }
-        var grid = nn.functional.affine_grid(tensor(theta, new long[] { n, 2, 3 }, device: x.device), new long[] { n, channels + 1, h, w }, align_corners: false);
-        // A channel of ones tracks how much of each output pixel came from inside the image; the rest is fill.
-        var withCoverage = cat(new[] { x, ones(n, 1, h, w, device: x.device) }, 1);
-        var sampled = nn.functional.grid_sample(withCoverage, grid, GridSampleMode.Bilinear, GridSamplePaddingMode.Zeros, align_corners: false);
-        var pixels = sampled.narrow(1, 0, channels);
-        var coverage = sampled.narrow(1, channels, 1);
+        var grid = nn.functional.affine_grid(tensor(theta, new long[] { n, 2, 3 }, device: x.device), new long[] { n, channels, h, w }, align_corners: false);
+        // As PIL does: a sample point inside the image interpolates with edge pixels repeated; one outside it is fill.
+        var sampled = nn.functional.grid_sample(x, grid, GridSampleMode.Bilinear, GridSamplePaddingMode.Border, align_corners: false);
+        var u = grid.select(3, 0);
+        var v = grid.select(3, 1);
+        var inside = u.ge(-1).logical_and(u.lt(1)).logical_and(v.ge(-1)).logical_and(v.lt(1)).unsqueeze(1);
         var fillColour = tensor(fill, new long[] { 1, channels, 1, 1 }, device: x.device);
-        return ToPixels(pixels.add(coverage.neg().add(1).mul(fillColour))).MoveToOuterDisposeScope();
+        return where(inside, sampled, fillColour).clamp(0, 255).floor().MoveToOuterDisposeScope();
     }
 
     /// <summary>PIL's rotate(degrees) about the image centre, counter-clockwise on screen, as affine coefficients.</summary>
