@@ -1,3 +1,4 @@
+using MLNet.WeightSelection.Checkpoints;
 using MLNet.WeightSelection.Models;
 using MLNet.WeightSelection.Training;
 using Xunit;
@@ -144,6 +145,59 @@ public class RandAugmentTests
                 int source = c + 2 * r + 1;
                 Assert.Equal(source < 4 ? input[r * 4 + source] : 99, v[r * 4 + c]);
             }
+    }
+
+    [Theory]
+    [InlineData("autocontrast")]
+    [InlineData("equalize")]
+    [InlineData("invert")]
+    [InlineData("posterize")]
+    [InlineData("solarize")]
+    [InlineData("solarize_add")]
+    [InlineData("color")]
+    [InlineData("contrast")]
+    [InlineData("brightness")]
+    [InlineData("sharpness")]
+    [InlineData("rotate")]
+    [InlineData("shear_x")]
+    [InlineData("shear_y")]
+    [InlineData("translate_x")]
+    [InlineData("translate_y")]
+    public void EachOperationMatchesPil(string name)
+    {
+        // tests/golden/randaugment/make_pil_golden.py wrote PIL 9.4's results with the same arguments.
+        using var golden = SafeTensorsFile.Open(Path.Combine(TestPaths.Golden, "randaugment", "pil_ops.safetensors"));
+        using var rawInput = golden.Read("input");
+        using var rawExpected = golden.Read(name);
+        using var input = rawInput.to_type(ScalarType.Float32);
+        using var expected = rawExpected.to_type(ScalarType.Float32);
+        int n = (int)input.shape[0], size = (int)input.shape[2];
+        float[] A(float v) => Enumerable.Repeat(v, n).ToArray();
+        Tensor Geometric(double[] k) => RandAugmentOps.Affine(input, Enumerable.Repeat(k, n).ToList(), new float[] { 124, 116, 104 });
+        using var actual = name switch
+        {
+            "autocontrast" => RandAugmentOps.AutoContrast(input),
+            "equalize" => RandAugmentOps.Equalize(input),
+            "invert" => RandAugmentOps.Invert(input),
+            "posterize" => RandAugmentOps.Posterize(input, A(2)),
+            "solarize" => RandAugmentOps.Solarize(input, A(100)),
+            "solarize_add" => RandAugmentOps.SolarizeAdd(input, A(60)),
+            "color" => RandAugmentOps.Color(input, A(1.81f)),
+            "contrast" => RandAugmentOps.Contrast(input, A(0.19f)),
+            "brightness" => RandAugmentOps.Brightness(input, A(1.81f)),
+            "sharpness" => RandAugmentOps.Sharpness(input, A(1.81f)),
+            "rotate" => Geometric(RandAugmentOps.RotateCoefficients(27, size, size)),
+            "shear_x" => Geometric(RandAugmentOps.ShearXCoefficients(0.27)),
+            "shear_y" => Geometric(RandAugmentOps.ShearYCoefficients(-0.27)),
+            "translate_x" => Geometric(RandAugmentOps.TranslateXCoefficients(0.405, size)),
+            _ => Geometric(RandAugmentOps.TranslateYCoefficients(-0.405, size)),
+        };
+        using var difference = actual.sub(expected).abs();
+        Assert.Equal(expected.shape, actual.shape);
+        // float32 against PIL's own arithmetic: a level apart at most, and only where a value sits on a rounding edge.
+        Assert.True(difference.max().item<float>() <= 1, $"{name}: max difference {difference.max().item<float>()}");
+        Assert.True(difference.gt(0).to_type(ScalarType.Float32).mean().item<float>() <= 0.02, $"{name}: too many pixels differ");
+        Assert.False(Same(actual, input), $"{name} left the image unchanged");
     }
 
     [Fact]
