@@ -5,14 +5,13 @@ namespace MLNet.WeightSelection.Training;
 
 /// <summary>
 /// RandAugment's pixel operations on a float batch [N, C, H, W] holding whole numbers in 0–255, one argument per
-/// image. They follow PIL's definitions (which timm calls), with C = 1 treated as greyscale; every result is rounded
-/// and clipped back to whole numbers in 0–255, as PIL's uint8 images are.
+/// image. They follow PIL's definitions (which timm calls), with C = 1 treated as greyscale; every result is clipped
+/// and truncated back to whole numbers in 0–255, as PIL's uint8 images are (tests/golden/randaugment checks them
+/// against PIL).
 /// </summary>
 internal static class RandAugmentOps
 {
     static Tensor PerImage(float[] values, Device device) => tensor(values, new long[] { values.Length, 1, 1, 1 }, device: device);
-
-    static Tensor ToPixels(Tensor x) => x.round().clamp(0, 255);
 
     /// <summary>PIL's luminance L = 0.299 R + 0.587 G + 0.114 B as [N, 1, H, W]; a single channel is its own luminance.</summary>
     static Tensor Luminance(Tensor x)
