@@ -94,7 +94,8 @@ public sealed class WeightSelectionOptions
     public double LabelSmoothing { get; set; } = 0.1;
 
     /// <summary>
-    /// Augmentation on the cached image tensors: random resized crop, flip, mixup, cutmix, random erasing.
+    /// Augmentation on the cached image tensors: random resized crop, flip, RandAugment (off unless
+    /// <see cref="AugmentationOptions.RandAugment"/> is set), mixup, cutmix, random erasing.
     /// Default: <see cref="AugmentationOptions.Default"/>; <see cref="AugmentationOptions.None"/> turns it off.
     /// </summary>
     public AugmentationOptions Augmentation { get; set; } = AugmentationOptions.Default;

@@ -1,8 +1,8 @@
 namespace MLNet.WeightSelection.Training;
 
 /// <summary>
-/// Per-batch augmentation on cached uint8 images, in timm's order: random resized crop and horizontal flip, random
-/// erasing, then mixup or cutmix across the batch. Every draw comes from a generator seeded from
+/// Per-batch augmentation on cached uint8 images, in timm's order: random resized crop and horizontal flip,
+/// RandAugment (off by default), random erasing, then mixup or cutmix across the batch. Every draw comes from a generator seeded from
 /// <see cref="TrainingOptions.Seed"/> and the epoch, so a seed fixes every crop, flip, box and mixing weight.
 /// </summary>
 public sealed class AugmentationOptions
@@ -24,6 +24,12 @@ public sealed class AugmentationOptions
 
     /// <summary>Mirror each image left to right with probability 0.5. Default: true.</summary>
     public bool HorizontalFlip { get; set; } = true;
+
+    /// <summary>
+    /// RandAugment after the crop and flip, before erasing and mixing (timm's order); null turns it off. Default: null.
+    /// <see cref="RandAugmentOptions.Parse"/> reads timm's <c>--aa</c> string, such as the paper's <c>rand-m9-mstd0.5-inc1</c>.
+    /// </summary>
+    public RandAugmentOptions? RandAugment { get; set; }
 
     /// <summary>Mixup's Beta(α, α) parameter; 0 disables mixup. Default: 0.8 (the paper's recipe).</summary>
     public double MixupAlpha { get; set; } = 0.8;
@@ -79,9 +85,12 @@ public sealed class AugmentationOptions
         Probability(MixProbability, nameof(MixProbability));
         Probability(SwitchProbability, nameof(SwitchProbability));
         Probability(RandomErasing, nameof(RandomErasing));
+        RandAugment?.Validate();
     }
 
     /// <summary>A one-line description of every setting (used in logs and checkpoint fingerprints).</summary>
     public override string ToString() => FormattableString.Invariant(
-        $"crop={RandomResizedCrop}[{CropScaleMin},{CropScaleMax}]x[{CropRatioMin:R},{CropRatioMax:R}] flip={HorizontalFlip} mixup={MixupAlpha} cutmix={CutmixAlpha} mixProb={MixProbability} switch={SwitchProbability} erase={RandomErasing}");
+        $"crop={RandomResizedCrop}[{CropScaleMin},{CropScaleMax}]x[{CropRatioMin:R},{CropRatioMax:R}] flip={HorizontalFlip} mixup={MixupAlpha} cutmix={CutmixAlpha} mixProb={MixProbability} switch={SwitchProbability} erase={RandomErasing}")
+        // Only named when on, so the fingerprints of runs without it stay as they were.
+        + (RandAugment is null ? "" : $" randaug={RandAugment}");
 }

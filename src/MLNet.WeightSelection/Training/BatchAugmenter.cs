@@ -22,7 +22,7 @@ internal sealed record AugmentedBatch(Tensor Pixels, Tensor? SoftTargets, double
 
 /// <summary>
 /// Runs <see cref="AugmentationOptions"/> on a uint8 batch, in timm's order: random resized crop and flip (one
-/// affine grid sample for the whole batch), random erasing with per-pixel noise, then batch mixup or cutmix with
+/// affine grid sample for the whole batch), RandAugment when it is on, random erasing with per-pixel noise, then batch mixup or cutmix with
 /// smoothed soft targets. All draws come from the given <see cref="RandomSource"/>.
 /// </summary>
 internal sealed class BatchAugmenter
@@ -32,6 +32,8 @@ internal sealed class BatchAugmenter
     readonly double _smoothing;
     readonly float[] _noiseMean = new float[3];
     readonly float[] _noiseStd = new float[3];
+    readonly RandAugment? _randAugment;
+    readonly float[] _fill = new float[3];
 
     /// <param name="options">What to apply.</param>
     /// <param name="numClasses">Classes of the soft targets.</param>
@@ -50,7 +52,10 @@ internal sealed class BatchAugmenter
             int model = noiseConvention.Order == ChannelOrder.Bgr ? 2 - rgb : rgb;
             _noiseMean[rgb] = noiseConvention.Mean[model] * noiseConvention.Scale;
             _noiseStd[rgb] = noiseConvention.Std[model] * noiseConvention.Scale;
+            // timm fills RandAugment's uncovered pixels with the model's mean colour rounded to 0–255 (img_mean).
+            _fill[rgb] = MathF.Round(_noiseMean[rgb]);
         }
+        if (options.RandAugment is not null) _randAugment = new RandAugment(options.RandAugment);
     }
 
     /// <summary>True when the batch loss must use soft targets (mixup or cutmix can fire).</summary>
@@ -80,6 +85,8 @@ internal sealed class BatchAugmenter
             for (int i = 0; i < batch; i++) flips[i] = random.Chance(0.5);
             x = Flip(x, flips);
         }
+
+        if (_randAugment is not null) x = _randAugment.Apply(x, random, _fill);
 
         if (_options.RandomErasing > 0) x = Erase(x, random);
 

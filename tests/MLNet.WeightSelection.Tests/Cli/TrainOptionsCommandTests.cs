@@ -227,6 +227,23 @@ public class TrainOptionsCommandTests
         Assert.DoesNotContain("epoch 1/1", mismatch.Out);
     }
 
+    [Fact]
+    public void Aa_adds_randaugment_from_timms_string_and_a_bad_string_is_refused_before_training()
+    {
+        using var tmp = new TempFolder();
+        string data = ColourFolders(tmp, trainPerClass: 2, testPerClass: 1);
+
+        var run = Ws.Run(ResNetRun(data, tmp.File("run"), "--epochs", "1", "--aa", "rand-m9-mstd0.5-inc1"));
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Equal("rand-m9-mstd0.5-mmax10-n2-p0.5-inc1", SummaryValue(run.Out, "randaugment"));
+
+        var bad = Ws.Run(ResNetRun(data, tmp.File("bad"), "--epochs", "1", "--aa", "rand-m9-q3"));
+        Assert.Equal(2, bad.ExitCode); // a parse error, like an unknown --device
+        Assert.Contains("--aa: RandAugment config 'rand-m9-q3': unknown section 'q'", bad.Error);
+        Assert.DoesNotContain("epoch 1/1", bad.Out);
+        Assert.False(Directory.Exists(tmp.File("bad")));
+    }
+
     [Theory]
     [InlineData("--distill-alpha", "2", "--distill-alpha weighs distillation; give --distill logits or features too.")]
     [InlineData("--distill-temperature", "2", "--distill-temperature applies to logit distillation; give --distill logits too.")]

@@ -172,4 +172,21 @@ public class AugmentationTests
             Assert.InRange(area / 256.0, 0.01, 0.45);
         }
     }
+
+    [Fact]
+    public void DefaultAugmentationIsUnchangedByRandAugmentsArrival()
+    {
+        // Figures measured with this test's body on the commit before RandAugment existed (7192875): the default path
+        // must keep every draw and pixel, so runs made before stay reproducible.
+        using var data = TrainingData.Separable(16, size: 16, seed: 1);
+        using var batch = Run(AugmentationOptions.Default, data.Images, data.Labels, seed: 21);
+        using var pixels = batch.Pixels.to_type(ScalarType.Float64);
+        using var weights = arange(pixels.numel(), ScalarType.Float64).remainder(97).view(pixels.shape);
+        double sum = pixels.sum().item<double>();
+        double weighted = pixels.mul(weights).sum().item<double>();
+        Assert.Equal(MixKind.Mixup, batch.Mix);
+        Assert.Equal(0.9099581977249109, batch.Lambda, 12);
+        Assert.Equal(1211590.8446961641, sum, 3);
+        Assert.Equal(57868496.920898914, weighted, 2);
+    }
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using MLNet.WeightSelection.Cli.Infrastructure;
+using MLNet.WeightSelection.Training;
 
 namespace MLNet.WeightSelection.Cli.Commands;
 
@@ -35,6 +36,7 @@ internal sealed record TrainRequest
     public int? Threads { get; init; }
     public bool NoAugmentation { get; init; }
     public double? EmaDecay { get; init; }
+    public string? AutoAugment { get; init; }
 }
 
 /// <summary><c>ws train</c>: parsing only; <see cref="TrainRunner"/> does the work.</summary>
@@ -85,6 +87,18 @@ internal static class TrainCommand
         {
             Description = "Train on the images as they are: no random resized crop, flip, mixup, cutmix or erasing (default: the paper's recipe).",
         };
+        var autoAugment = new Option<string?>("--aa")
+        {
+            Description = "RandAugment as timm's train.py --aa string, such as rand-m9-mstd0.5-inc1 (the paper's); runs after the crop and flip. "
+                + "Default: off. With --no-augmentation it is the only augmentation.",
+        };
+        autoAugment.Validators.Add(result =>
+        {
+            string? value = result.GetValueOrDefault<string?>();
+            if (value is null) return;
+            try { RandAugmentOptions.Parse(value); }
+            catch (FormatException e) { result.AddError($"--aa: {e.Message}"); }
+        });
 
         var emaDecay = new Option<double?>("--ema-decay")
         {
@@ -105,7 +119,7 @@ internal static class TrainCommand
             selection.Layers, selection.LayerMap, selection.Elements, selection.WholeHeads,
             distillation.Mode, distillation.Alpha, distillation.Temperature,
             schedule.Patience, schedule.MinDelta, schedule.CheckpointDir, schedule.Device,
-            threads, noAugmentation, emaDecay,
+            threads, noAugmentation, emaDecay, autoAugment,
         };
         command.SetAction(parse => TrainRunner.Run(new TrainRequest
         {
@@ -138,6 +152,7 @@ internal static class TrainCommand
             Threads = parse.GetValue(threads),
             NoAugmentation = parse.GetValue(noAugmentation),
             EmaDecay = parse.GetValue(emaDecay),
+            AutoAugment = parse.GetValue(autoAugment),
         }, context));
         return command;
     }

@@ -56,7 +56,7 @@ internal static class TrainRunner
             Epochs = request.Epochs,
             BatchSize = request.BatchSize,
             LearningRate = request.LearningRate,
-            Augmentation = request.NoAugmentation ? AugmentationOptions.None : AugmentationOptions.Default,
+            Augmentation = Augmentation(request),
             Distillation = request.Distill switch
             {
                 "logits" => DistillationOptions.Logits(request.DistillAlpha, request.DistillTemperature),
@@ -168,6 +168,7 @@ internal static class TrainRunner
             ? $"weight selection (layers {report.LayerSelection}, elements {report.ElementSelection}{(report.WholeHeads ? ", whole heads" : "")})"
             : "random");
         table.AddTextRow("distillation", options.Distillation?.ToString() ?? "none");
+        table.AddTextRow("randaugment", options.Augmentation.RandAugment?.ToString() ?? "off");
         table.AddTextRow("device", options.Device ?? "cpu");
         var training = fitted.Training;
         table.AddTextRow("epochs", $"{history.Count} of {options.Epochs} (best {training.BestEpoch})"
@@ -187,5 +188,13 @@ internal static class TrainRunner
         table.AddTextRow("images/s", Format.Number(history.Average(h => h.ImagesPerSecond), "0"));
         table.AddTextRow("model.zip", Format.Bytes(new FileInfo(modelZip).Length));
         console.Write(table);
+    }
+
+    /// <summary>The recipe, or none with --no-augmentation, plus RandAugment when --aa gives it.</summary>
+    static AugmentationOptions Augmentation(TrainRequest request)
+    {
+        var augmentation = request.NoAugmentation ? AugmentationOptions.None : AugmentationOptions.Default;
+        if (request.AutoAugment is { } config) augmentation.RandAugment = RandAugmentOptions.Parse(config);
+        return augmentation;
     }
 }
