@@ -78,11 +78,12 @@ public sealed class WeakenLibTorchSharpGlibcxxNeed : Task
                     if (problem != null) Log.LogWarning("{0}: {1}", library, problem);
                     continue;
                 }
-                // Write beside, then replace: a hard link into the NuGet cache is broken, never written through.
+                // Write beside, then rename over: a hard link into the NuGet cache (CreateHardLinksForCopyLocalIfPossible)
+                // is broken, never written through. File.Copy with overwrite would truncate and write through the link
+                // (checked on .NET 10, Linux); File.Replace renames.
                 string temporary = library + ".weightselection.tmp";
                 File.WriteAllBytes(temporary, image);
-                File.Copy(temporary, library, overwrite: true);
-                File.Delete(temporary);
+                File.Replace(temporary, library, null);
                 patched.Add(library);
                 Log.LogMessage(MessageImportance.Normal, "Marked the {0} need of {1} weak ({2}).", MissingVersion, library,
                     ForOtherMachines ? "it goes to other machines" : "system libstdc++ lacks it");
