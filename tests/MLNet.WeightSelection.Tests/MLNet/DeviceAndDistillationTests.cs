@@ -15,8 +15,7 @@ public class DeviceAndDistillationTests
         string folder = TestPaths.NewTempDirectory();
         var rows = TestImages.Colours(folder, perClass: 8);
         var ml = new MLContext(seed: 1);
-        var raw = ml.Data.LoadFromEnumerable(rows);
-        var data = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.Transforms.LoadImages("Image", folder, "ImagePath")).Fit(raw).Transform(raw);
+        var data = TestImages.LoadKeyed(ml, rows, folder);
         var options = new WeightSelectionOptions
         {
             Teacher = Teacher.FromFile(TinyModels.SaveTeacher(folder), TinyModels.Teacher()),

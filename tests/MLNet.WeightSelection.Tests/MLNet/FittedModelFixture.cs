@@ -38,7 +38,7 @@ public sealed class FittedModelFixture : IDisposable
             .Append(Ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
         Model = Pipeline.Fit(Data);
         Transformer = (WeightSelectionTransformer)((IEnumerable<ITransformer>)Model).ElementAt(2);
-        Keyed = Ml.Transforms.Conversion.MapValueToKey("Label").Append(Ml.Transforms.LoadImages("Image", Folder, "ImagePath")).Fit(Data).Transform(Data);
+        Keyed = TestImages.LoadKeyed(Ml, Data, Folder);
     }
 
     public string Folder { get; }

@@ -18,8 +18,7 @@ public class PreflightTests
         var rows = TestImages.Colours(tmp.Path, perClass: 2);
         rows.Add(new TestImages.Row { ImagePath = "missing.png", Label = TestImages.ColourNames[0] });
         var ml = new MLContext(seed: 1);
-        var raw = ml.Data.LoadFromEnumerable(rows);
-        var data = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.Transforms.LoadImages("Image", tmp.Path, "ImagePath")).Fit(raw).Transform(raw);
+        var data = TestImages.LoadKeyed(ml, rows, tmp.Path);
         var epochs = new List<EpochMetrics>();
         var options = new WeightSelectionOptions
         {

@@ -1,3 +1,4 @@
+using Microsoft.ML;
 using SkiaSharp;
 
 namespace MLNet.WeightSelection.Tests.MLNet;
@@ -65,4 +66,11 @@ public static class TestImages
             }
         return rows;
     }
+
+    /// <summary>The rows as a data view with a key-typed Label and an Image column loaded from <paramref name="folder"/>.</summary>
+    public static IDataView LoadKeyed(MLContext ml, IEnumerable<Row> rows, string folder) => LoadKeyed(ml, ml.Data.LoadFromEnumerable(rows), folder);
+
+    /// <summary>Keys the Label column of <paramref name="raw"/> and loads its ImagePath images from <paramref name="folder"/>.</summary>
+    public static IDataView LoadKeyed(MLContext ml, IDataView raw, string folder) =>
+        ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.Transforms.LoadImages("Image", folder, "ImagePath")).Fit(raw).Transform(raw);
 }

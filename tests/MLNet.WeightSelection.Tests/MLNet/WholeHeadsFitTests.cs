@@ -23,8 +23,7 @@ public class WholeHeadsFitTests
     {
         var rows = TestImages.Colours(tmp.Path, perClass: 4);
         var ml = new MLContext(seed: 1);
-        var raw = ml.Data.LoadFromEnumerable(rows);
-        var data = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.Transforms.LoadImages("Image", tmp.Path, "ImagePath")).Fit(raw).Transform(raw);
+        var data = TestImages.LoadKeyed(ml, rows, tmp.Path);
         torch.manual_seed(5);
         using var teacher = TeacherSpec().CreateModel();
         using var weights = StateDict.FromModule(teacher);
