@@ -15,6 +15,7 @@ static class Program
         ["throughput"] = ("section 2: training images/s vs PyTorch and the GEMM rate, data share [--rounds 3 --threads 2]", Throughput.ThroughputBenchmark.Run),
         ["inference"] = ("section 3: latency and throughput: student via ML.NET/ONNX Runtime/TorchSharp vs featurizer [--rounds 3]", Inference.InferenceBenchmark.Run),
         ["fmnist-resnet"] = ("section 4: half-width ResNet on Fashion-MNIST subsets: weight selection vs random vs featurizer [--sizes 1000,5000 --seeds 1,2]", Accuracy.ResNetExperiment.Run),
+        ["fmnist-defaults"] = ("issue 13: the estimator's defaults (through Fit) on Fashion-MNIST subsets, with and without teacher adaptation [--sizes 1000,5000 --seeds 1,2,3 --methods new,new-noadapt,random]", Accuracy.DefaultsExperiment.Run),
         ["vit-pretrain"] = ("section 4: pretrain the ViT teacher on classes 0-4, resumable [--embed 192 --epochs 30]", Accuracy.VitPretrain.Run),
         ["vit-transfer"] = ("section 4: ViT students on classes 5-9, weight selection vs random, curves, probe [--teacher-embed 192 --probe]", Accuracy.VitTransfer.Run),
         ["safetensors-header"] = ("issue 12: open + ws inspect of 99 MB and 1,000,000-tensor headers vs a normal file, against a baseline build [--rounds 3 --baseline-ws PATH]", (a, raw) => Header.HeaderBenchmark.Run(a, raw)),

@@ -10,13 +10,15 @@ namespace MLNet.WeightSelection.MLNet;
 /// <summary>Builds the student the options describe and initializes it (weight selection or its own random init).</summary>
 internal static class StudentFactory
 {
+    /// <summary>The student's architecture as the options name it (before classes and image size are applied).</summary>
+    public static ModelSpec Architecture(WeightSelectionOptions options) =>
+        options.Student?.Resolve()
+        ?? throw new ArgumentException("WeightSelectionOptions.Student is required: a preset name such as \"vit_tiny_patch16_224\", JSON, or a ModelSpec.");
+
     /// <summary>The student's spec: the architecture with the label's classes, the image size and the drop-path rate.</summary>
-    public static ModelSpec Spec(WeightSelectionOptions options, int classCount)
+    public static ModelSpec Spec(WeightSelectionOptions options, ModelSpec architecture, int classCount, int imageSize)
     {
-        if (options.Student is null)
-            throw new ArgumentException("WeightSelectionOptions.Student is required: a preset name such as \"vit_tiny_patch16_224\", JSON, or a ModelSpec.");
-        var spec = options.Student.Resolve();
-        spec = ModelRegistry.WithOverrides(spec, classCount, options.ImageSize ?? spec.ImageSize);
+        var spec = ModelRegistry.WithOverrides(architecture, classCount, imageSize);
         if (options.DropPathRate is { } rate)
         {
             spec = spec switch

@@ -34,9 +34,9 @@ public static class WeightSelectionCatalog
     /// <param name="studentArchitecture">The student's architecture, of the teacher's family: preset name, inline JSON or .json path.</param>
     /// <param name="labelColumnName">The key-typed label column. Default: "Label".</param>
     /// <param name="imageColumnName">The image column (MLImage, encoded bytes, or planar pixels). Default: "Image".</param>
-    /// <param name="epochs">Passes over the training data. Default: 10.</param>
+    /// <param name="epochs">Passes over the training data. Default: null, fitted to the data (<see cref="WeightSelectionOptions.Epochs"/>).</param>
     public static WeightSelectionEstimator InitializeFromTeacher(this TransformsCatalog catalog, string teacherPath, string teacherArchitecture,
-        string studentArchitecture, string labelColumnName = "Label", string imageColumnName = "Image", int epochs = 10)
+        string studentArchitecture, string labelColumnName = "Label", string imageColumnName = "Image", int? epochs = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(teacherPath);
         ArgumentException.ThrowIfNullOrEmpty(studentArchitecture);

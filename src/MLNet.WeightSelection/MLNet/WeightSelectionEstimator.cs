@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
+using MLNet.WeightSelection.Checkpoints;
 using MLNet.WeightSelection.MLNet;
 using MLNet.WeightSelection.Models;
 using MLNet.WeightSelection.Models.Onnx;
@@ -77,15 +78,20 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
                 $"The label column '{label.Name}' has {label.ClassCount} class; a classifier needs at least 2.");
         if (o.Initialization == Initialization.WeightSelection && o.Teacher is null)
             throw new ArgumentException("WeightSelectionOptions.Teacher is required for weight selection (or set Initialization = Initialization.Random).");
-        if (o.Distillation is not null && o.Teacher is null)
+        if (o.Distillation is { IsOff: false } && o.Teacher is null)
             throw new ArgumentException($"Distillation {o.Distillation} needs WeightSelectionOptions.Teacher.");
         if (!(o.ValidationFraction >= 0 && o.ValidationFraction < 1))
             throw new ArgumentOutOfRangeException(nameof(o.ValidationFraction), o.ValidationFraction, "ValidationFraction must be in [0, 1).");
-        if (o.Ema is not null && o.ValidationSet is null && o.ValidationFraction == 0)
+        bool hasValidation = o.ValidationSet is not null || o.ValidationFraction > 0;
+        if (o.Ema is { IsOff: false } && !hasValidation)
             throw new ArgumentException("WeightSelectionOptions.Ema needs validation data to choose between the EMA and the live weights: set ValidationFraction > 0 or give a ValidationSet.");
         int seed = o.Seed ?? EnvironmentAccess.Seed(_env) ?? 0;
-        var training = TrainingOptionsFrom(o, seed);
-        training.Validate();
+        var settings = RecipeSettingsFrom(o);
+        bool selects = o.Initialization == Initialization.WeightSelection;
+        // The recipe is fitted again once the data is read; this provisional fit checks the explicit settings (and
+        // what they imply for the teacher) in milliseconds, before any image is decoded.
+        var provisional = TrainingRecipe.Fit(settings, new DataProfile(1000, hasValidation ? 100 : 0, label.ClassCount, o.ImageSize ?? 64, selects), seed,
+            t => ConfigureRun(t, o));
         CheckPrerequisites(o);
 
         using var channel = _env.Start("InitializeFromTeacher");
@@ -93,20 +99,24 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
         using var cancel = new FitCancellation(_env, o.CancellationToken);
         try
         {
-            var spec = StudentFactory.Spec(o, label.ClassCount);
+            var architecture = StudentFactory.Architecture(o);
+            int imageSize = TrainingRecipe.ImageSize(o.ImageSize, o.ImageSize is null ? SourceImageSide.Measure(input, image) : null,
+                architecture.ImageSize, architecture.ImageSizeMultiple);
+            var spec = StudentFactory.Spec(o, architecture, label.ClassCount, imageSize);
             StudentFactory.CheckWholeHeads(o, spec);
             using var teacher = o.Teacher?.Open();
             var student = StudentFactory.Create(spec, seed);
+            ImageClassifier? adaptedTeacher = null;
             try
             {
                 student.Input = teacher?.Input ?? spec.Input;
-                var selection = o.Initialization == Initialization.WeightSelection ? StudentFactory.Selection(o, teacher!.Spec, spec) : null;
+                var selection = selects ? StudentFactory.Selection(o, teacher!.Spec, spec) : null;
                 if (selection is not null)
                     StudentFactory.CheckSelectable(teacher!, student, selection);
-                if (o.Distillation is LogitDistillation && teacher!.Model.NumClasses != label.ClassCount)
+                if (provisional.Student.Distillation is LogitDistillation && provisional.TeacherAdaptation is null && teacher!.Model.NumClasses != label.ClassCount)
                     throw new ArgumentException(
                         $"Logit distillation needs a teacher whose classifier has the label's {label.ClassCount} classes, but {o.Teacher!.Description} has {teacher.Model.NumClasses}. " +
-                        "Use DistillationOptions.Features, or a teacher fine-tuned on these classes.");
+                        "Leave TeacherAdaptation on (it gives the teacher these classes), use DistillationOptions.Features, or a teacher fine-tuned on these classes.");
 
                 var device = DeviceChoice.Resolve(o.Device, _env, Log);
                 var (steps, temporaries) = PixelPipeline.Build(_ml, image, spec.ImageSize);
@@ -115,19 +125,40 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
                 using (train)
                 using (validation)
                 {
-                    SelectionReport? report = null;
-                    if (selection is not null)
+                    var recipe = TrainingRecipe.Fit(settings, new DataProfile(train.Count, validation?.Count ?? 0, label.ClassCount, spec.ImageSize, selects), seed,
+                        t => ConfigureRun(t, o));
+                    Log(recipe.Summary);
+
+                    TrainingResult? adaptation = null;
+                    var teacherWeights = teacher?.Weights;
+                    if (recipe.TeacherAdaptation is { } adaptationRun)
                     {
-                        report = WeightSelector.SelectInto(teacher!.Weights, student, null, selection with { ClassifierKeys = student.ClassifierKeys });
-                        Log($"Selected the student's weights from {o.Teacher!.Description}: {report.Rows.Count(r => r.TeacherKey is not null)} of {report.Rows.Count} tensors " +
-                            $"({report.LayerSelection}, {report.ElementSelection}).");
+                        adaptationRun.Threads = o.Threads;
+                        if (o.CheckpointDirectory is { } folder) adaptationRun.CheckpointDirectory = Path.Combine(folder, "teacher-adaptation");
+                        (adaptedTeacher, adaptation) = AdaptTeacher(teacher!, adaptationRun, train, validation, device, cancel, Log);
+                        teacherWeights = StateDict.FromModule(adaptedTeacher, "adapted teacher");
+                    }
+
+                    SelectionReport? report = null;
+                    try
+                    {
+                        if (selection is not null)
+                        {
+                            report = WeightSelector.SelectInto(teacherWeights!, student, null, selection with { ClassifierKeys = student.ClassifierKeys });
+                            Log($"Selected the student's weights from {(adaptedTeacher is null ? "" : "the adapted ")}{o.Teacher!.Description}: {report.Rows.Count(r => r.TeacherKey is not null)} of {report.Rows.Count} tensors " +
+                                $"({report.LayerSelection}, {report.ElementSelection}).");
+                        }
+                    }
+                    finally
+                    {
+                        if (adaptedTeacher is not null) teacherWeights?.Dispose();
                     }
                     cancel.ThrowIfCanceled();
 
                     student.to(device);
-                    var teacherModel = o.Distillation is null ? null : teacher!.Model;
+                    var teacherModel = recipe.Student.Distillation is null ? null : adaptedTeacher ?? teacher!.Model;
                     teacherModel?.to(device);
-                    var result = Train(training, student, train, validation, teacherModel, cancel, Log);
+                    var result = Train(recipe.Student, student, train, validation, teacherModel, cancel, Log);
 
                     student.to(torch.CPU);
                     student.eval();
@@ -140,7 +171,7 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
                     });
                     var scoring = BuildScoring(() => (pixels, temporaries, pixels.Transform(input)), onnx, label, Log);
                     return new WeightSelectionTransformer(scoring, label, o.ScoreColumnName, o.PredictedLabelColumnName,
-                        student, report, result, skipped);
+                        student, report, result, skipped, recipe, adaptation);
                 }
             }
             catch
@@ -148,11 +179,39 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
                 student.Dispose();
                 throw;
             }
+            finally
+            {
+                adaptedTeacher?.Dispose();
+            }
         }
         catch (OperationCanceledException e) when (!FitCancellation.IsExplained(e))
         {
             throw cancel.Explain(e);
         }
+    }
+
+    /// <summary>Fine-tunes a copy of the teacher (<see cref="TeacherAdaptation"/>), reporting progress like the student's training.</summary>
+    (ImageClassifier Teacher, TrainingResult Result) AdaptTeacher(TeacherHandle teacher, TrainingOptions run, ImageTensorDataset train,
+        ImageTensorDataset? validation, torch.Device device, FitCancellation cancel, Action<string> log)
+    {
+        using var progress = _env.StartProgressChannel("AdaptTeacher");
+        EpochMetrics? last = null;
+        progress.SetHeader(new ProgressHeader(new[] { "train loss", "validation accuracy" }, new[] { "epochs" }), entry =>
+        {
+            var current = last;
+            entry.SetProgress(0, current?.Epoch ?? 0, run.Epochs);
+            if (current is null) return;
+            entry.SetMetric(0, current.TrainLoss);
+            entry.SetMetric(1, current.ValidationAccuracy);
+        });
+        return TeacherAdaptation.Adapt(teacher.Weights, teacher.Spec, teacher.Input, train, validation, run, device,
+            onEpoch: metrics =>
+            {
+                last = metrics;
+                progress.Checkpoint(metrics.TrainLoss, metrics.ValidationAccuracy, metrics.Epoch);
+                cancel.ThrowIfCanceled();
+            },
+            log: m => log($"[teacher adaptation] {m}"), cancellationToken: cancel.Token);
     }
 
     /// <summary>
@@ -253,22 +312,29 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
             log: log, cancellationToken: cancel.Token);
     }
 
-    static TrainingOptions TrainingOptionsFrom(WeightSelectionOptions o, int seed) => new()
+    /// <summary>The recipe settings of the options: nulls are fitted to the data.</summary>
+    internal static RecipeSettings RecipeSettingsFrom(WeightSelectionOptions o) => new()
     {
+        ImageSize = o.ImageSize,
         Epochs = o.Epochs,
         BatchSize = o.BatchSize,
         LearningRate = o.LearningRate,
-        WeightDecay = o.WeightDecay,
         WarmupEpochs = o.WarmupEpochs,
-        LabelSmoothing = o.LabelSmoothing,
         Augmentation = o.Augmentation,
-        Seed = seed,
-        EarlyStopping = o.EarlyStopping,
-        CheckpointDirectory = o.CheckpointDirectory,
-        Threads = o.Threads,
-        Distillation = o.Distillation,
         Ema = o.Ema,
+        Distillation = o.Distillation,
+        TeacherAdaptation = o.TeacherAdaptation,
+        WeightDecay = o.WeightDecay,
+        LabelSmoothing = o.LabelSmoothing,
     };
+
+    /// <summary>The settings of the student's run that are not part of the recipe.</summary>
+    static void ConfigureRun(TrainingOptions t, WeightSelectionOptions o)
+    {
+        t.EarlyStopping = o.EarlyStopping;
+        t.CheckpointDirectory = o.CheckpointDirectory;
+        t.Threads = o.Threads;
+    }
 
     static void CheckColumnNames(WeightSelectionOptions o)
     {

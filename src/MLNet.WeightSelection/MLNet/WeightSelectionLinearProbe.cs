@@ -51,7 +51,10 @@ public static class WeightSelectionLinearProbe
         int seed = options.Seed ?? EnvironmentAccess.Seed(mlContext) ?? 0;
         var cancel = options.CancellationToken;
 
-        var spec = StudentFactory.Spec(options, label.ClassCount);
+        var architecture = StudentFactory.Architecture(options);
+        int imageSize = TrainingRecipe.ImageSize(options.ImageSize, options.ImageSize is null ? SourceImageSide.Measure(trainData, image) : null,
+            architecture.ImageSize, architecture.ImageSizeMultiple);
+        var spec = StudentFactory.Spec(options, architecture, label.ClassCount, imageSize);
         StudentFactory.CheckWholeHeads(options, spec);
         using var teacher = options.Teacher?.Open();
         using var student = StudentFactory.Create(spec, seed);
@@ -74,8 +77,8 @@ public static class WeightSelectionLinearProbe
                 cancel.ThrowIfCancellationRequested, Ignore, "test data", requireTwoClasses: false);
             using (test)
             {
-                var trainView = LabeledVectors.Create(mlContext, label, FeaturesOf(student, train, options.BatchSize, cancel), train.LabelValues, Features);
-                var testView = LabeledVectors.Create(mlContext, label, FeaturesOf(student, test, options.BatchSize, cancel), test.LabelValues, Features);
+                var trainView = LabeledVectors.Create(mlContext, label, FeaturesOf(student, train, options.BatchSize ?? TrainingRecipe.BaseBatchSize, cancel), train.LabelValues, Features);
+                var testView = LabeledVectors.Create(mlContext, label, FeaturesOf(student, test, options.BatchSize ?? TrainingRecipe.BaseBatchSize, cancel), test.LabelValues, Features);
                 var probe = mlContext.Transforms.NormalizeMeanVariance(Features)
                     .Append(mlContext.MulticlassClassification.Trainers.LbfgsMaximumEntropy(label.Name, Features))
                     .Fit(trainView);

@@ -6,7 +6,11 @@ namespace MLNet.WeightSelection;
 
 /// <summary>
 /// Options of <c>mlContext.Transforms.InitializeFromTeacher</c>: which teacher and student, how weights are selected,
-/// and the training recipe (the paper's Appendix A, scaled by these numbers). Every default is stated on its member.
+/// and the training recipe. Every default is stated on its member. The recipe's members default to null, which means
+/// "fitted to the data" (<see cref="TrainingRecipe"/>): the image size, length, batch size, learning rate, warmup,
+/// augmentation, EMA, teacher adaptation and distillation are resolved from the number of images, the classes, the
+/// images' size and the architecture, logged in one line and kept in <see cref="WeightSelectionTransformer.Recipe"/>.
+/// A value you set always wins.
 /// </summary>
 public sealed class WeightSelectionOptions
 {
@@ -40,7 +44,9 @@ public sealed class WeightSelectionOptions
 
     /// <summary>
     /// Side of the square images the student sees; every image is resized to it (scaled to cover, centre-cropped).
-    /// A ViT's position embeddings are sized to it. Default: null, the student architecture's image size (224 for presets).
+    /// A ViT's position embeddings are sized to it. Default: null, fitted: images of 64 px or less are upsampled twofold
+    /// (28 px Fashion-MNIST trains at 56 px), larger ones keep their side, rounded up to the architecture's multiple and
+    /// at most the architecture's own size (224 for presets) (<see cref="TrainingRecipe.ImageSize"/>).
     /// </summary>
     public int? ImageSize { get; set; }
 
@@ -72,20 +78,26 @@ public sealed class WeightSelectionOptions
     /// </summary>
     public Initialization Initialization { get; set; } = Initialization.WeightSelection;
 
-    /// <summary>Passes over the training data. Default: 10.</summary>
-    public int Epochs { get; set; } = 10;
+    /// <summary>
+    /// Passes over the training data. Default: null, fitted: about <see cref="TrainingRecipe.TargetSteps"/> optimizer
+    /// steps, within <see cref="TrainingRecipe.MinEpochs"/>–<see cref="TrainingRecipe.MaxEpochs"/> epochs.
+    /// </summary>
+    public int? Epochs { get; set; }
 
-    /// <summary>Images per optimizer step. Default: 64.</summary>
-    public int BatchSize { get; set; } = 64;
+    /// <summary>Images per optimizer step. Default: null, fitted: 32 below 4,000 training images, 64 below 20,000, else 128.</summary>
+    public int? BatchSize { get; set; }
 
-    /// <summary>Peak learning rate of AdamW (after warmup; cosine decay to 1e-6). Default: 1e-3.</summary>
-    public double LearningRate { get; set; } = 1e-3;
+    /// <summary>
+    /// Peak learning rate of AdamW (after warmup; cosine decay to 1e-6). Default: null, fitted: 1e-3 at batch 64,
+    /// scaled by √(batch/64).
+    /// </summary>
+    public double? LearningRate { get; set; }
 
     /// <summary>AdamW's decoupled weight decay; none on norms, biases, position embeddings and class tokens. Default: 0.05.</summary>
     public double WeightDecay { get; set; } = 0.05;
 
-    /// <summary>Epochs of linear learning-rate warmup. Default: 1.</summary>
-    public double WarmupEpochs { get; set; } = 1;
+    /// <summary>Epochs of linear learning-rate warmup. Default: null, fitted: 5% of the optimizer steps.</summary>
+    public double? WarmupEpochs { get; set; }
 
     /// <summary>Stochastic depth rate of the student's last block. Default: null, the student architecture's own (0 for presets).</summary>
     public double? DropPathRate { get; set; }
@@ -94,14 +106,28 @@ public sealed class WeightSelectionOptions
     public double LabelSmoothing { get; set; } = 0.1;
 
     /// <summary>
-    /// Augmentation on the cached image tensors: random resized crop, flip, RandAugment (off unless
-    /// <see cref="AugmentationOptions.RandAugment"/> is set), mixup, cutmix, random erasing.
-    /// Default: <see cref="AugmentationOptions.Default"/>; <see cref="AugmentationOptions.None"/> turns it off.
+    /// Augmentation on the cached image tensors: a crop (translation for small images, random resized otherwise), flip,
+    /// RandAugment (off unless <see cref="AugmentationOptions.RandAugment"/> is set), mixup, cutmix, random erasing.
+    /// Default: null, fitted to the image size and the images per class (<see cref="TrainingRecipe.Augmentation"/>);
+    /// <see cref="AugmentationOptions.Default"/> is the paper's recipe, <see cref="AugmentationOptions.None"/> turns it off.
     /// </summary>
-    public AugmentationOptions Augmentation { get; set; } = AugmentationOptions.Default;
+    public AugmentationOptions? Augmentation { get; set; }
 
-    /// <summary>Knowledge distillation from the teacher (<see cref="DistillationOptions.Logits"/> or <see cref="DistillationOptions.Features"/>). Default: null (none).</summary>
+    /// <summary>
+    /// Knowledge distillation from the teacher (<see cref="DistillationOptions.Logits"/> or <see cref="DistillationOptions.Features"/>).
+    /// Default: null, fitted: logit distillation from the adapted teacher when <see cref="TeacherAdaptation"/> is on,
+    /// else none. <see cref="DistillationOptions.Off"/> turns it off.
+    /// </summary>
     public DistillationOptions? Distillation { get; set; }
+
+    /// <summary>
+    /// Fine-tunes a copy of the teacher on the training data first (at the student's image size, classifier reset to
+    /// the label's classes), then selects the student from it and distills from it. Default: null, fitted: on whenever
+    /// the student is selected from a teacher. <see cref="TeacherAdaptationOptions.Off"/> turns it off. It costs a
+    /// teacher training run of a third of the student's epochs, and the teacher's forward pass in every student step
+    /// while distilling.
+    /// </summary>
+    public TeacherAdaptationOptions? TeacherAdaptation { get; set; }
 
     /// <summary>Stop when validation accuracy stops improving, restoring the best epoch. Default: null (train every epoch).</summary>
     public EarlyStoppingOptions? EarlyStopping { get; set; }
@@ -109,7 +135,8 @@ public sealed class WeightSelectionOptions
     /// <summary>
     /// An exponential moving average of the student's weights (timm's model EMA with warmup; see
     /// <see cref="EmaOptions"/>), scored on validation after every epoch beside the live weights; the fitted model keeps
-    /// whichever scored better (<see cref="TrainingResult.KeptEma"/>). Needs validation data. Default: null (off).
+    /// whichever scored better (<see cref="TrainingResult.KeptEma"/>). Needs validation data. Default: null, fitted: on
+    /// with timm's settings when there is validation data. <see cref="EmaOptions.Off"/> turns it off.
     /// </summary>
     public EmaOptions? Ema { get; set; }
 

@@ -33,8 +33,11 @@ public sealed class WeightSelectionTransformer : ITransformer, IDisposable
     readonly ImageClassifier _student;
 
     internal WeightSelectionTransformer(TransformerChain<ITransformer> scoring, LabelColumn label, string scoreColumn, string predictedLabelColumn,
-        ImageClassifier student, SelectionReport? selectionReport, TrainingResult training, int skippedImages)
+        ImageClassifier student, SelectionReport? selectionReport, TrainingResult training, int skippedImages,
+        FittedRecipe recipe, TrainingResult? teacherAdaptation)
     {
+        Recipe = recipe;
+        TeacherAdaptation = teacherAdaptation;
         _scoring = scoring;
         _label = label;
         _scoreColumn = scoreColumn;
@@ -50,6 +53,15 @@ public sealed class WeightSelectionTransformer : ITransformer, IDisposable
 
     /// <summary>The training outcome: per-epoch history, best epoch, early stopping, resume.</summary>
     public TrainingResult Training { get; }
+
+    /// <summary>
+    /// The recipe the student trained with: every setting, whether it was set or fitted to the data, and why
+    /// (<see cref="FittedRecipe.Summary"/> is the line <c>Fit</c> logged).
+    /// </summary>
+    public FittedRecipe Recipe { get; }
+
+    /// <summary>The teacher's adaptation run (per-epoch history), or null when the teacher was used as given.</summary>
+    public TrainingResult? TeacherAdaptation { get; }
 
     /// <summary>Metrics of every epoch, in order.</summary>
     public IReadOnlyList<EpochMetrics> History => Training.History;

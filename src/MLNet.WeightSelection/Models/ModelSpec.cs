@@ -37,6 +37,12 @@ public abstract record ModelSpec
     /// <summary>This spec with another number of classes.</summary>
     public ModelSpec WithNumClasses(int numClasses) => this with { NumClasses = numClasses };
 
+    /// <summary>
+    /// Image sides this model takes best are multiples of this (a ViT's patch size; 8 for the convolutional families,
+    /// whose layers accept any size). The fitted recipe rounds the image size it chooses up to a multiple.
+    /// </summary>
+    public virtual int ImageSizeMultiple => 8;
+
     /// <summary>This spec at another image size (ViT: another position-embedding grid).</summary>
     public ModelSpec WithImageSize(int imageSize) => this with { ImageSize = imageSize };
 

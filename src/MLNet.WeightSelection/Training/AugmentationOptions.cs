@@ -1,7 +1,8 @@
 namespace MLNet.WeightSelection.Training;
 
 /// <summary>
-/// Per-batch augmentation on cached uint8 images, in timm's order: random resized crop and horizontal flip,
+/// Per-batch augmentation on cached uint8 images, in timm's order: random resized crop (or, for small images, a
+/// translation crop from reflect-padded images) and horizontal flip,
 /// RandAugment (off by default), random erasing, then mixup or cutmix across the batch. Every draw comes from a generator seeded from
 /// <see cref="TrainingOptions.Seed"/> and the epoch, so a seed fixes every crop, flip, box and mixing weight.
 /// </summary>
@@ -21,6 +22,14 @@ public sealed class AugmentationOptions
 
     /// <summary>Largest crop aspect ratio (width / height). Default: 4/3.</summary>
     public double CropRatioMax { get; set; } = 4.0 / 3.0;
+
+    /// <summary>
+    /// The small-image crop (torchvision's <c>RandomCrop(size, padding, padding_mode="reflect")</c>, the CIFAR
+    /// convention): pad each image by this many pixels on every side by reflection, then crop a random full-size window,
+    /// so the image shifts by up to this many pixels and keeps its scale. 0 turns it off. It replaces
+    /// <see cref="RandomResizedCrop"/>: setting both is an error. Default: 0.
+    /// </summary>
+    public int RandomCropPadding { get; set; }
 
     /// <summary>Mirror each image left to right with probability 0.5. Default: true.</summary>
     public bool HorizontalFlip { get; set; } = true;
@@ -53,6 +62,7 @@ public sealed class AugmentationOptions
     public static AugmentationOptions None => new()
     {
         RandomResizedCrop = false,
+        RandomCropPadding = 0,
         HorizontalFlip = false,
         MixupAlpha = 0,
         CutmixAlpha = 0,
@@ -73,6 +83,11 @@ public sealed class AugmentationOptions
         {
             if (!(p >= 0 && p <= 1)) throw new ArgumentException($"Augmentation.{name} must be in [0, 1]; got {p}.");
         }
+        if (RandomCropPadding < 0)
+            throw new ArgumentException($"Augmentation.RandomCropPadding must be >= 0; got {RandomCropPadding}.");
+        if (RandomCropPadding > 0 && RandomResizedCrop)
+            throw new ArgumentException(
+                $"Augmentation.RandomCropPadding ({RandomCropPadding}) and RandomResizedCrop are both on, but they are two ways to crop: turn one off.");
         if (RandomResizedCrop)
         {
             if (!(CropScaleMin > 0 && CropScaleMin <= CropScaleMax && CropScaleMax <= 1))
@@ -92,5 +107,6 @@ public sealed class AugmentationOptions
     public override string ToString() => FormattableString.Invariant(
         $"crop={RandomResizedCrop}[{CropScaleMin},{CropScaleMax}]x[{CropRatioMin:R},{CropRatioMax:R}] flip={HorizontalFlip} mixup={MixupAlpha} cutmix={CutmixAlpha} mixProb={MixProbability} switch={SwitchProbability} erase={RandomErasing}")
         // Only named when on, so the fingerprints of runs without it stay as they were.
+        + (RandomCropPadding == 0 ? "" : $" padcrop={RandomCropPadding}")
         + (RandAugment is null ? "" : $" randaug={RandAugment}");
 }

@@ -79,6 +79,19 @@ internal sealed class BatchAugmenter
             }
             x = ResizedCrop(x, boxes, flips);
         }
+        else if (_options.RandomCropPadding > 0)
+        {
+            var offsets = new (int Top, int Left)[batch];
+            var flips = new bool[batch];
+            int span = 2 * _options.RandomCropPadding + 1;
+            for (int i = 0; i < batch; i++)
+            {
+                offsets[i] = (random.NextInt(0, span), random.NextInt(0, span));
+                flips[i] = _options.HorizontalFlip && random.Chance(0.5);
+            }
+            x = PaddedCrop(x, _options.RandomCropPadding, offsets);
+            if (_options.HorizontalFlip) x = Flip(x, flips);
+        }
         else if (_options.HorizontalFlip)
         {
             var flips = new bool[batch];
@@ -145,6 +158,23 @@ internal sealed class BatchAugmenter
         var grid = nn.functional.affine_grid(tensor(theta, new long[] { batch, 2, 3 }, device: x.device), x.shape, align_corners: false);
         return nn.functional.grid_sample(x, grid, GridSampleMode.Bilinear, GridSamplePaddingMode.Border, align_corners: false)
             .MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Reflect-pads every image by <paramref name="padding"/> pixels and cuts out a window of the original size at each
+    /// image's (top, left) offset in the padded image, 0 to 2·padding (a pure translation, no resampling).
+    /// </summary>
+    public static Tensor PaddedCrop(Tensor x, int padding, IReadOnlyList<(int Top, int Left)> offsets)
+    {
+        using var scope = NewDisposeScope();
+        long height = x.shape[2], width = x.shape[3];
+        if (padding >= height || padding >= width)
+            throw new ArgumentException($"RandomCropPadding {padding} must be smaller than the image side ({height}×{width} px): reflection cannot pad further.");
+        var padded = nn.functional.pad(x, new long[] { padding, padding, padding, padding }, PaddingModes.Reflect);
+        var crops = new Tensor[offsets.Count];
+        for (int i = 0; i < crops.Length; i++)
+            crops[i] = padded[i].narrow(1, offsets[i].Top, height).narrow(2, offsets[i].Left, width);
+        return stack(crops).MoveToOuterDisposeScope();
     }
 
     /// <summary>Mirrors left to right exactly the images whose flag is set.</summary>

@@ -30,6 +30,24 @@ public abstract record DistillationOptions
     /// </summary>
     /// <param name="alpha">Weight of the L1 term. Default: 1.</param>
     public static DistillationOptions Features(float alpha = 1f) => new FeatureDistillation(alpha);
+
+    /// <summary>
+    /// Distillation turned off explicitly, where null would let the fitted recipe decide (<see cref="RecipeSettings"/>).
+    /// <see cref="TrainingOptions.Distillation"/> reads it as null.
+    /// </summary>
+    public static DistillationOptions Off { get; } = new NoDistillation();
+
+    /// <summary>True only for <see cref="Off"/>.</summary>
+    public bool IsOff => this is NoDistillation;
+}
+
+/// <summary>The value of <see cref="DistillationOptions.Off"/>.</summary>
+public sealed record NoDistillation : DistillationOptions
+{
+    internal NoDistillation() : base(0f) { }
+
+    /// <inheritdoc />
+    public override string ToString() => "off";
 }
 
 /// <summary>Logit distillation: KL(p_t ‖ p_s) · T² weighted by <see cref="DistillationOptions.Alpha"/>.</summary>

@@ -36,6 +36,15 @@ public sealed class EmaOptions
         return Math.Min(Decay, 1.0 - Math.Pow(1.0 + updates, -WarmupPower));
     }
 
+    /// <summary>True only for <see cref="Off"/>.</summary>
+    public bool IsOff { get; private init; }
+
+    /// <summary>
+    /// EMA turned off explicitly, where null would let the fitted recipe decide (<see cref="RecipeSettings"/>).
+    /// <see cref="TrainingOptions.Ema"/> reads it as null.
+    /// </summary>
+    public static EmaOptions Off { get; } = new() { IsOff = true };
+
     /// <summary>Throws <see cref="ArgumentException"/> when a value is out of range.</summary>
     public void Validate()
     {
@@ -44,6 +53,6 @@ public sealed class EmaOptions
     }
 
     /// <summary>The settings in one line, as the training log and the checkpoint fingerprint show them.</summary>
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+    public override string ToString() => IsOff ? "off" : string.Create(CultureInfo.InvariantCulture,
         $"decay {Decay:R}, warmup {(Warmup ? $"power {WarmupPower:R}" : "off")}");
 }

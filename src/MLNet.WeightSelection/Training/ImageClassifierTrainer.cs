@@ -99,6 +99,9 @@ public sealed class ImageClassifierTrainer
             if (validation.ImageSize != train.ImageSize)
                 throw new ArgumentException($"Validation images are {validation.ImageSize} px but training images are {train.ImageSize} px.", nameof(validation));
         }
+        if (Options.Augmentation.RandomCropPadding >= train.ImageSize)
+            throw new ArgumentException(
+                $"Augmentation.RandomCropPadding is {Options.Augmentation.RandomCropPadding} px, but the images are {train.ImageSize} px: reflection padding must be smaller than the image side.");
         if (Options.Ema is not null && validation is null)
             throw new ArgumentException(
                 "TrainingOptions.Ema needs validation data: the EMA weights are kept only when they score better on validation than the live weights. " +

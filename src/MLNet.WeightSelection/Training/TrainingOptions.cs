@@ -51,15 +51,18 @@ public sealed class TrainingOptions
     /// <summary>Cap on TorchSharp's intra-op threads; null uses every core (<see cref="Environment.ProcessorCount"/>). Default: null.</summary>
     public int? Threads { get; set; }
 
-    /// <summary>Knowledge distillation from the teacher passed to <see cref="ImageClassifierTrainer.Train"/>; null trains without it. Default: null.</summary>
-    public DistillationOptions? Distillation { get; set; }
+    /// <summary>Knowledge distillation from the teacher passed to <see cref="ImageClassifierTrainer.Train"/>; null (or <see cref="DistillationOptions.Off"/>) trains without it. Default: null.</summary>
+    public DistillationOptions? Distillation { get => _distillation; set => _distillation = value is { IsOff: true } ? null : value; }
+
+    DistillationOptions? _distillation;
+    EmaOptions? _ema;
 
     /// <summary>
     /// An exponential moving average of the student's weights (timm's model EMA, with warmup), scored on validation
     /// after every epoch beside the live weights; the trained model keeps whichever scored better. Needs validation
     /// data. Null trains without it. Default: null.
     /// </summary>
-    public EmaOptions? Ema { get; set; }
+    public EmaOptions? Ema { get => _ema; set => _ema = value is { IsOff: true } ? null : value; }
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first option out of range.</summary>
     public void Validate()

@@ -168,10 +168,10 @@ internal static class TrainRunner
             ? $"weight selection (layers {report.LayerSelection}, elements {report.ElementSelection}{(report.WholeHeads ? ", whole heads" : "")})"
             : "random");
         table.AddTextRow("distillation", options.Distillation?.ToString() ?? "none");
-        table.AddTextRow("randaugment", options.Augmentation.RandAugment?.ToString() ?? "off");
+        table.AddTextRow("randaugment", fitted.Recipe.Student.Augmentation.RandAugment?.ToString() ?? "off");
         table.AddTextRow("device", options.Device ?? "cpu");
         var training = fitted.Training;
-        table.AddTextRow("epochs", $"{history.Count} of {options.Epochs} (best {training.BestEpoch})"
+        table.AddTextRow("epochs", $"{history.Count} of {fitted.Recipe.Student.Epochs} (best {training.BestEpoch})"
             + (training.StoppedEarly ? ", stopped early" : "") + (training.Resumed ? $", resumed from {options.CheckpointDirectory}" : ""));
         if (options.Ema is not null)
         {

@@ -15,7 +15,7 @@ internal static class TrainingProgressView
 {
     public static WeightSelectionTransformer Fit(CliContext context, MLContext ml, WeightSelectionOptions options, Func<WeightSelectionTransformer> fit)
     {
-        int epochs = options.Epochs;
+        int epochs = options.Epochs ?? 0;
         var console = context.Out;
         if (!console.Profile.Capabilities.Interactive)
         {
@@ -26,7 +26,7 @@ internal static class TrainingProgressView
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
             .Start(progress =>
             {
-                var task = progress.AddTask("reading images", maxValue: epochs);
+                var task = progress.AddTask("reading images", maxValue: Math.Max(1, epochs));
                 // The estimator logs its stages (reading, selecting) through the MLContext; show them until epochs arrive.
                 void OnLog(object? sender, LoggingEventArgs e)
                 {
@@ -52,7 +52,7 @@ internal static class TrainingProgressView
     }
 
     static string Describe(EpochMetrics m, int epochs) => string.Create(CultureInfo.InvariantCulture,
-        $"epoch {m.Epoch}/{epochs}  loss {m.TrainLoss:0.0000}  val acc {Format.Percent(m.ValidationAccuracy)}{(double.IsNaN(m.EmaValidationAccuracy) ? "" : $"  EMA {Format.Percent(m.EmaValidationAccuracy)}")}  {m.ImagesPerSecond:0} img/s");
+        $"epoch {m.Epoch}{(epochs > 0 ? $"/{epochs}" : "")}  loss {m.TrainLoss:0.0000}  val acc {Format.Percent(m.ValidationAccuracy)}{(double.IsNaN(m.EmaValidationAccuracy) ? "" : $"  EMA {Format.Percent(m.EmaValidationAccuracy)}")}  {m.ImagesPerSecond:0} img/s");
 
     static string Shorten(string message) => message.Length <= 70 ? message : message[..69] + "…";
 }

@@ -74,6 +74,9 @@ public sealed record VisionTransformerSpec : ModelSpec
     public override ImageClassifier CreateModel() => new VisionTransformer(this);
 
     /// <inheritdoc />
+    public override int ImageSizeMultiple => PatchSize;
+
+    /// <inheritdoc />
     public override void Validate()
     {
         base.Validate();

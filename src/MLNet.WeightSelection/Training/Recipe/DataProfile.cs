@@ -1,0 +1,9 @@
+namespace MLNet.WeightSelection.Training;
+
+/// <summary>What the fitted recipe knows about the data and the models before training.</summary>
+/// <param name="TrainingImages">Images the student trains on (after the validation split).</param>
+/// <param name="ValidationImages">Images it is validated on (0 without validation).</param>
+/// <param name="Classes">Classes of the label.</param>
+/// <param name="ImageSize">Side of the training images, already resolved with <see cref="TrainingRecipe.ImageSize"/>.</param>
+/// <param name="SelectsFromTeacher">True when the student's weights are selected from a teacher (not random init).</param>
+public sealed record DataProfile(int TrainingImages, int ValidationImages, int Classes, int ImageSize, bool SelectsFromTeacher);
