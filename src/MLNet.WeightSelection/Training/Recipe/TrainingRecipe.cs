@@ -36,11 +36,14 @@ public static class TrainingRecipe
     /// <summary>Images per class from which mixup and cutmix take the paper's full strength.</summary>
     public const int FullMixingImagesPerClass = 3000;
 
+    /// <summary>Smallest fitted image side: below it an ImageNet network's last stage has nothing left to see.</summary>
+    public const int MinImageSide = 32;
+
     /// <summary>
     /// The training image size: <paramref name="set"/> when given. Otherwise small images (side ≤ <see cref="SmallImageSide"/>)
     /// are upsampled twofold, so that a network made for 224 px keeps useful feature maps, and larger ones keep their
-    /// side; the result is rounded up to the architecture's <see cref="Models.ModelSpec.ImageSizeMultiple"/> and capped
-    /// at the architecture's own size. Without a known side (images of many sizes that could not be measured), the
+    /// side; the result is at least <see cref="MinImageSide"/>, rounded up to the architecture's
+    /// <see cref="Models.ModelSpec.ImageSizeMultiple"/> and capped at the architecture's own size. Without a known side (images of many sizes that could not be measured), the
     /// architecture's size.
     /// </summary>
     /// <param name="set">The size the user set, or null.</param>
@@ -51,7 +54,7 @@ public static class TrainingRecipe
     {
         if (set is { } s) return s;
         if (sourceSide is not { } side || side < 1) return architectureSize;
-        int target = side <= SmallImageSide ? 2 * side : side;
+        int target = Math.Max(MinImageSide, side <= SmallImageSide ? 2 * side : side);
         target = (target + multiple - 1) / multiple * multiple;
         return Math.Max(multiple, Math.Min(target, architectureSize));
     }
