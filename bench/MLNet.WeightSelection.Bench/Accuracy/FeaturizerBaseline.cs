@@ -15,12 +15,10 @@ namespace MLNet.WeightSelection.Bench.Accuracy;
 sealed class FeaturizerBaseline
 {
     public const int FeatureCount = 512;
-    const int Side = 32;
     readonly MLContext _ml = new(seed: 1);
 
     sealed class ImageRow
     {
-        [ImageType(Side, Side)]
         public Microsoft.ML.Data.MLImage Image { get; set; } = null!;
     }
 
@@ -39,9 +37,13 @@ sealed class FeaturizerBaseline
     }
 
     /// <summary>Features of <paramref name="rows"/> of <paramref name="data"/>, computing only the ones not cached yet.</summary>
-    public Dictionary<int, float[]> Featurize(FashionMnist data, string split, IReadOnlyList<int> rows, out double secondsPerImage)
+    public Dictionary<int, float[]> Featurize(FashionMnist data, string split, IReadOnlyList<int> rows, out double secondsPerImage) =>
+        Featurize(GreyImageSet.From(data, split), "fmnist-featurizer", split, rows, out secondsPerImage);
+
+    /// <summary>Features of <paramref name="rows"/> of <paramref name="data"/>, cached under bench/out/<paramref name="cacheFolder"/>.</summary>
+    public Dictionary<int, float[]> Featurize(GreyImageSet data, string cacheFolder, string split, IReadOnlyList<int> rows, out double secondsPerImage)
     {
-        string cacheFile = Repo.Out("fmnist-featurizer", split + ".features.bin");
+        string cacheFile = Repo.Out(cacheFolder, split + ".features.bin");
         var cache = Load(cacheFile);
         var missing = rows.Where(r => !cache.ContainsKey(r)).Distinct().ToList();
         secondsPerImage = double.NaN;
@@ -56,6 +58,8 @@ sealed class FeaturizerBaseline
             for (int start = 0; start < missing.Count; start += chunk)
             {
                 var part = missing.Skip(start).Take(chunk).ToList();
+                // Images of any size: registered the way the library registers decoded bytes.
+                global::MLNet.WeightSelection.MLNet.ImageBytesDecoder.EnsureImageTypeRegistered();
                 var images = part.Select(r => new ImageRow { Image = ToImage(data, r) }).ToList();
                 var view = _ml.Data.LoadFromEnumerable(images);
                 var model = pipeline.Fit(view);
@@ -89,20 +93,21 @@ sealed class FeaturizerBaseline
         return schema;
     }
 
-    /// <summary>The 32 px padded grey image as a BGRA MLImage (the same picture the students see).</summary>
-    static MLImage ToImage(FashionMnist data, int row)
+    /// <summary>The grey image centred on its featurizer canvas (zero padding), as a BGRA MLImage.</summary>
+    static MLImage ToImage(GreyImageSet data, int row)
     {
-        var bgra = new byte[Side * Side * 4];
-        int pad = (Side - FashionMnist.Side) / 2;
-        for (int y = 0; y < FashionMnist.Side; y++)
-            for (int x = 0; x < FashionMnist.Side; x++)
+        int side = data.FeaturizerSide, pad = (side - data.Side) / 2;
+        var bgra = new byte[side * side * 4];
+        var image = data.Image(row);
+        for (int y = 0; y < data.Side; y++)
+            for (int x = 0; x < data.Side; x++)
             {
-                byte v = data.Pixels[(long)row * FashionMnist.Side * FashionMnist.Side + y * FashionMnist.Side + x];
-                int o = ((y + pad) * Side + x + pad) * 4;
+                byte v = image[y * data.Side + x];
+                int o = ((y + pad) * side + x + pad) * 4;
                 bgra[o] = bgra[o + 1] = bgra[o + 2] = v;
             }
         for (int i = 3; i < bgra.Length; i += 4) bgra[i] = 255;
-        return MLImage.CreateFromPixels(Side, Side, MLPixelFormat.Bgra32, bgra);
+        return MLImage.CreateFromPixels(side, side, MLPixelFormat.Bgra32, bgra);
     }
 
     static Dictionary<int, float[]> Load(string file)
