@@ -1,0 +1,147 @@
+using Microsoft.ML;
+using MLNet.WeightSelection.Training;
+using SkiaSharp;
+using Xunit;
+
+namespace MLNet.WeightSelection.Tests.MLNet;
+
+/// <summary>
+/// The fitted recipe through <c>Fit</c>: one "Recipe for" line in the MLContext's log, the choices in the fitted model,
+/// the teacher adapted by default when the student is selected from it, and explicit settings winning.
+/// </summary>
+[Collection(nameof(MLNetFits))]
+public class RecipeFitTests
+{
+    static (MLContext Ml, IDataView Data, List<string> Log, List<TestImages.Row> Rows) Setup(TempFolder tmp, int perClass)
+    {
+        var rows = TestImages.Colours(tmp.Path, perClass);
+        var ml = new MLContext(seed: 1);
+        var log = new List<string>();
+        ml.Log += (_, e) => { lock (log) log.Add(e.Message); };
+        return (ml, TestImages.LoadKeyed(ml, rows, tmp.Path), log, rows);
+    }
+
+    [Fact]
+    public void The_default_recipe_on_tiny_data_is_logged_once_adapts_the_teacher_and_distills_from_it()
+    {
+        using var tmp = new TempFolder();
+        var (ml, data, log, _) = Setup(tmp, perClass: 8);
+        var options = new WeightSelectionOptions
+        {
+            Teacher = Teacher.FromFile(TinyModels.SaveTeacher(tmp.Path), TinyModels.Teacher()),
+            Student = TinyModels.Student(),
+            Threads = 1,
+        };
+
+        using var model = ml.Transforms.InitializeFromTeacher(options).Fit(data);
+
+        var recipe = model.Recipe;
+        Assert.All(recipe.Choices, c => Assert.False(c.WasSet, c.Name));
+        Assert.Equal(24, recipe.Data.TrainingImages + recipe.Data.ValidationImages);
+        Assert.True(recipe.Data.ValidationImages > 0);
+        // The colour images are 12–16 px: doubled, then capped at the student's 16 px.
+        Assert.Equal(16, recipe.Data.ImageSize);
+        Assert.Equal(TrainingRecipe.Epochs(recipe.Data.TrainingImages, TrainingRecipe.BatchSize(recipe.Data.TrainingImages)), recipe.Student.Epochs);
+        Assert.Equal(recipe.Student.Epochs, model.History.Count);
+        Assert.NotNull(recipe.Student.Ema);
+
+        var recipeLines = log.Where(l => l.Contains("Recipe for", StringComparison.Ordinal)).ToList();
+        Assert.Single(recipeLines);
+        Assert.EndsWith(recipe.Summary, recipeLines[0]);
+
+        Assert.NotNull(recipe.TeacherAdaptation);
+        Assert.NotNull(model.TeacherAdaptation);
+        Assert.Equal(recipe.TeacherAdaptation!.Epochs, model.TeacherAdaptation!.History.Count);
+        Assert.IsType<LogitDistillation>(recipe.Student.Distillation);
+        Assert.Contains(log, l => l.Contains("Selected the student's weights from the adapted", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void TeacherAdaptation_Off_selects_from_the_teacher_as_given_without_distillation()
+    {
+        using var tmp = new TempFolder();
+        var (ml, data, log, _) = Setup(tmp, perClass: 4);
+        var options = new WeightSelectionOptions
+        {
+            Teacher = Teacher.FromFile(TinyModels.SaveTeacher(tmp.Path), TinyModels.Teacher()),
+            Student = TinyModels.Student(),
+            Epochs = 1,
+            TeacherAdaptation = TeacherAdaptationOptions.Off,
+            Threads = 1,
+        };
+
+        using var model = ml.Transforms.InitializeFromTeacher(options).Fit(data);
+
+        Assert.Null(model.TeacherAdaptation);
+        Assert.Null(model.Recipe.TeacherAdaptation);
+        Assert.Null(model.Recipe.Student.Distillation);
+        Assert.DoesNotContain(log, l => l.Contains("[teacher adaptation]", StringComparison.Ordinal));
+        Assert.Contains(log, l => l.Contains("Selected the student's weights from ", StringComparison.Ordinal) && !l.Contains("adapted", StringComparison.Ordinal));
+        var set = model.Recipe.Choices.Where(c => c.WasSet).Select(c => c.Name).OrderBy(n => n);
+        Assert.Equal(new[] { "Epochs", "TeacherAdaptation" }, set);
+    }
+
+    [Fact]
+    public void The_fitted_image_size_follows_the_images_when_the_architecture_allows_it()
+    {
+        using var tmp = new TempFolder();
+        var (ml, data, _, rows) = Setup(tmp, perClass: 4);
+        var options = new WeightSelectionOptions
+        {
+            Teacher = Teacher.FromFile(TinyModels.SaveTeacher(tmp.Path), TinyModels.Teacher()),
+            Student = TinyModels.Student() with { ImageSize = 64 },
+            Epochs = 1,
+            TeacherAdaptation = TeacherAdaptationOptions.Off,
+            Threads = 1,
+        };
+
+        using var model = ml.Transforms.InitializeFromTeacher(options).Fit(data);
+
+        var sides = rows.Select(r => SKBitmap.DecodeBounds(tmp.File(r.ImagePath))).Select(i => Math.Max(i.Width, i.Height)).Order().ToList();
+        int median = sides[sides.Count / 2];
+        Assert.Equal(TrainingRecipe.ImageSize(null, median, 64, 8), model.Recipe.Data.ImageSize);
+        Assert.Equal(model.Recipe.Data.ImageSize, model.StudentSpec.ImageSize);
+        Assert.InRange(model.Recipe.Data.ImageSize, 24, 32);
+    }
+
+    [Fact]
+    public void Explicit_settings_win_through_Fit_and_the_adaptation_checkpoints_in_its_own_folder()
+    {
+        using var tmp = new TempFolder();
+        var (ml, data, log, _) = Setup(tmp, perClass: 4);
+        var augmentation = AugmentationOptions.None;
+        var options = new WeightSelectionOptions
+        {
+            Teacher = Teacher.FromFile(TinyModels.SaveTeacher(tmp.Path), TinyModels.Teacher()),
+            Student = TinyModels.Student(),
+            ImageSize = 24,
+            Epochs = 2,
+            BatchSize = 4,
+            LearningRate = 5e-3,
+            WarmupEpochs = 0,
+            Augmentation = augmentation,
+            Ema = EmaOptions.Off,
+            Distillation = DistillationOptions.Features(0.5f),
+            TeacherAdaptation = new TeacherAdaptationOptions { Epochs = 1, LearningRate = 1e-4 },
+            CheckpointDirectory = tmp.File("checkpoints"),
+            Threads = 1,
+        };
+
+        using var model = ml.Transforms.InitializeFromTeacher(options).Fit(data);
+
+        var recipe = model.Recipe;
+        Assert.All(recipe.Choices, c => Assert.True(c.WasSet, c.Name));
+        Assert.Equal(24, recipe.Data.ImageSize);
+        Assert.Equal(24, model.StudentSpec.ImageSize);
+        var s = recipe.Student;
+        Assert.Equal((2, 4, 5e-3, 0.0), (s.Epochs, s.BatchSize, s.LearningRate, s.WarmupEpochs));
+        Assert.Same(augmentation, s.Augmentation);
+        Assert.Null(s.Ema);
+        Assert.IsType<FeatureDistillation>(s.Distillation);
+        Assert.Equal(2, model.History.Count);
+        Assert.Equal((1, 1e-4), (recipe.TeacherAdaptation!.Epochs, recipe.TeacherAdaptation.LearningRate));
+        Assert.Single(model.TeacherAdaptation!.History);
+        Assert.True(Directory.EnumerateFiles(Path.Combine(options.CheckpointDirectory, "teacher-adaptation")).Any());
+        Assert.Single(log, l => l.Contains("Recipe for", StringComparison.Ordinal));
+    }
+}
