@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using MLNet.WeightSelection.Training;
 using SkiaSharp;
 using Xunit;
@@ -143,5 +144,36 @@ public class RecipeFitTests
         Assert.Single(model.TeacherAdaptation!.History);
         Assert.True(Directory.EnumerateFiles(Path.Combine(options.CheckpointDirectory, "teacher-adaptation")).Any());
         Assert.Single(log, l => l.Contains("Recipe for", StringComparison.Ordinal));
+
+        // The same Fit again resumes both finished runs from the folder and trains nothing.
+        var epochs = new List<EpochMetrics>();
+        options.MetricsCallback = epochs.Add;
+        using var again = ml.Transforms.InitializeFromTeacher(options).Fit(data);
+        Assert.True(again.TeacherAdaptation!.Resumed);
+        Assert.True(again.Training.Resumed);
+        Assert.Empty(epochs);
+        Assert.Equal(model.Transform(data).GetColumn<float[]>("Score"), again.Transform(data).GetColumn<float[]>("Score"));
+    }
+
+    [Fact]
+    public void TeacherAdaptation_set_with_random_init_is_refused_before_the_data_is_read()
+    {
+        using var tmp = new TempFolder();
+        var ml = new MLContext(seed: 1);
+        // The image does not exist: reading the data would fail with another message.
+        var data = TestImages.LoadKeyed(ml, new[]
+        {
+            new TestImages.Row { ImagePath = "missing.png", Label = "red" },
+            new TestImages.Row { ImagePath = "missing.png", Label = "green" },
+        }, tmp.Path);
+        var options = new WeightSelectionOptions
+        {
+            Teacher = Teacher.FromFile(TinyModels.SaveTeacher(tmp.Path), TinyModels.Teacher()),
+            Student = TinyModels.Student(),
+            Initialization = Initialization.Random,
+            TeacherAdaptation = new TeacherAdaptationOptions(),
+        };
+        var e = Assert.Throws<ArgumentException>(() => ml.Transforms.InitializeFromTeacher(options).Fit(data));
+        Assert.Contains("not selected from a teacher (random init)", e.Message);
     }
 }
