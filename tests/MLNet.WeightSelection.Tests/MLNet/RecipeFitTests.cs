@@ -55,6 +55,9 @@ public class RecipeFitTests
         Assert.Equal(recipe.TeacherAdaptation!.Epochs, model.TeacherAdaptation!.History.Count);
         Assert.IsType<LogitDistillation>(recipe.Student.Distillation);
         Assert.Contains(log, l => l.Contains("Selected the student's weights from the adapted", StringComparison.Ordinal));
+        // The adaptation's progress reaches the same log, marked as the teacher's.
+        Assert.Contains(log, l => l.Contains("[teacher adaptation] Adapting the teacher (resnet) to 3 classes at 16 px", StringComparison.Ordinal));
+        Assert.Contains(log, l => l.Contains($"[teacher adaptation] epoch {recipe.TeacherAdaptation.Epochs}: train loss", StringComparison.Ordinal));
     }
 
     [Fact]
