@@ -1,7 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNet.WeightSelection.Training;
-using SkiaSharp;
 using Xunit;
 
 namespace MLNet.WeightSelection.Tests.MLNet;
@@ -83,29 +82,6 @@ public class RecipeFitTests
         Assert.Contains(log, l => l.Contains("Selected the student's weights from ", StringComparison.Ordinal) && !l.Contains("adapted", StringComparison.Ordinal));
         var set = model.Recipe.Choices.Where(c => c.WasSet).Select(c => c.Name).OrderBy(n => n);
         Assert.Equal(new[] { "Epochs", "TeacherAdaptation" }, set);
-    }
-
-    [Fact]
-    public void The_fitted_image_size_follows_the_images_when_the_architecture_allows_it()
-    {
-        using var tmp = new TempFolder();
-        var (ml, data, _, rows) = Setup(tmp, perClass: 4);
-        var options = new WeightSelectionOptions
-        {
-            Teacher = Teacher.FromFile(TinyModels.SaveTeacher(tmp.Path), TinyModels.Teacher()),
-            Student = TinyModels.Student() with { ImageSize = 64 },
-            Epochs = 1,
-            TeacherAdaptation = TeacherAdaptationOptions.Off,
-            Threads = 1,
-        };
-
-        using var model = ml.Transforms.InitializeFromTeacher(options).Fit(data);
-
-        var sides = rows.Select(r => SKBitmap.DecodeBounds(tmp.File(r.ImagePath))).Select(i => Math.Max(i.Width, i.Height)).Order().ToList();
-        int median = sides[sides.Count / 2];
-        Assert.Equal(TrainingRecipe.ImageSize(null, median, 64, 8), model.Recipe.Data.ImageSize);
-        Assert.Equal(model.Recipe.Data.ImageSize, model.StudentSpec.ImageSize);
-        Assert.InRange(model.Recipe.Data.ImageSize, 24, 32);
     }
 
     [Fact]
