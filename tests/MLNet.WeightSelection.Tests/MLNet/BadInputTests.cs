@@ -31,7 +31,8 @@ public class BadInputTests
         BatchSize = 8,
         ValidationFraction = 0,
         Augmentation = AugmentationOptions.None,
-            Threads = 1,
+        Threads = 1,
+        TeacherAdaptation = TeacherAdaptationOptions.Off,
     };
 
     static (MLContext Ml, string Folder, string Teacher) Setup()

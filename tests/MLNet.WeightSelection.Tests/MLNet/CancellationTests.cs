@@ -26,6 +26,7 @@ public class CancellationTests
             ValidationFraction = 0,
             Augmentation = AugmentationOptions.None,
             Threads = 1,
+            TeacherAdaptation = TeacherAdaptationOptions.Off,
             CheckpointDirectory = Path.Combine(folder, "checkpoints"),
         };
         return (ml, data, options, epochs);

@@ -18,7 +18,11 @@ public class CatalogTests
         Assert.Contains(teacher, o.Teacher!.Description);
         Assert.Equal(TinyModels.Student().Channels, ((global::MLNet.WeightSelection.Models.ResNet.ResNetSpec)o.Student!.Resolve()).Channels);
         Assert.Equal(("Class", "Picture", 3), (o.LabelColumnName, o.ImageColumnName, o.Epochs));
-        Assert.Equal(("Score", "PredictedLabel", 64, 0.1), (o.ScoreColumnName, o.PredictedLabelColumnName, o.BatchSize, o.ValidationFraction));
+        // The recipe's other members stay null: fitted to the data at Fit.
+        Assert.Equal(("Score", "PredictedLabel", (int?)null, 0.1), (o.ScoreColumnName, o.PredictedLabelColumnName, o.BatchSize, o.ValidationFraction));
         Assert.Equal(Initialization.WeightSelection, o.Initialization);
+
+        var fitted = ml.Transforms.InitializeFromTeacher(teacher, TinyModels.Teacher().ToJson(), TinyModels.Student().ToJson()).Options;
+        Assert.Null(fitted.Epochs);
     }
 }

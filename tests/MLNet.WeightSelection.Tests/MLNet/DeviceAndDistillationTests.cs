@@ -26,6 +26,7 @@ public class DeviceAndDistillationTests
             ValidationFraction = 0,
             Augmentation = AugmentationOptions.None,
             Threads = 1,
+            TeacherAdaptation = TeacherAdaptationOptions.Off,
         };
         return (ml, data, options);
     }

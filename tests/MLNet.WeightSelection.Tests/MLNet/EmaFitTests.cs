@@ -17,6 +17,7 @@ public class EmaFitTests
         BatchSize = 8,
         Augmentation = AugmentationOptions.None,
         Threads = 1,
+        TeacherAdaptation = TeacherAdaptationOptions.Off,
         ValidationFraction = validationFraction,
         Ema = new EmaOptions(),
     };

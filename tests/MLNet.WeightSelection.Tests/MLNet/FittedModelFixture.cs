@@ -6,7 +6,8 @@ namespace MLNet.WeightSelection.Tests.MLNet;
 
 /// <summary>
 /// One pipeline fitted once and shared by the tests that inspect a fitted model: MapValueToKey → LoadImages →
-/// InitializeFromTeacher (tiny ResNet teacher from safetensors, half-width student, 32 px, 2 epochs) → MapKeyToValue.
+/// InitializeFromTeacher (tiny ResNet teacher from safetensors, half-width student, 32 px, 2 epochs, the teacher as given,
+/// no EMA) → MapKeyToValue.
 /// </summary>
 public sealed class FittedModelFixture : IDisposable
 {
@@ -30,6 +31,8 @@ public sealed class FittedModelFixture : IDisposable
             Augmentation = AugmentationOptions.None,
             Threads = 1,
             ValidationFraction = 0.2,
+            Ema = EmaOptions.Off,
+            TeacherAdaptation = TeacherAdaptationOptions.Off,
             MetricsCallback = m => Epochs.Add(m),
         };
         Pipeline = Ml.Transforms.Conversion.MapValueToKey("Label")

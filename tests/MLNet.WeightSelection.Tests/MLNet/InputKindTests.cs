@@ -19,7 +19,8 @@ public class InputKindTests
         BatchSize = 8,
         ValidationFraction = 0,
         Augmentation = AugmentationOptions.None,
-            Threads = 1,
+        Threads = 1,
+        TeacherAdaptation = TeacherAdaptationOptions.Off,
     };
 
     [Fact]

@@ -56,8 +56,10 @@ public class LearningTests
                 WarmupEpochs = 0,
                 ValidationFraction = 0,
                 Augmentation = AugmentationOptions.None,
-            Threads = 1,
+                Threads = 1,
                 Seed = 1,
+                // Both starts train alone with the same recipe: the test measures what the selected weights carry.
+                TeacherAdaptation = TeacherAdaptationOptions.Off,
             };
             var toKey = ml.Transforms.Conversion.MapValueToKey("Label", keyData: ml.Data.LoadFromEnumerable(StripesTask.Names.Select(n => new KeyRow { Key = n })));
             var model = toKey.Append(ml.Transforms.InitializeFromTeacher(options)).Fit(train);

@@ -30,6 +30,7 @@ public class PreflightTests
             ValidationFraction = 0,
             Augmentation = AugmentationOptions.None,
             Threads = 1,
+            TeacherAdaptation = TeacherAdaptationOptions.Off,
             MetricsCallback = epochs.Add,
         };
         return (ml, data, options, epochs);

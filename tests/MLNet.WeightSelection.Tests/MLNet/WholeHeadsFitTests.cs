@@ -39,6 +39,7 @@ public class WholeHeadsFitTests
             ValidationFraction = 0,
             Augmentation = AugmentationOptions.None,
             Threads = 1,
+            TeacherAdaptation = TeacherAdaptationOptions.Off,
         };
         return (ml, data, options);
     }

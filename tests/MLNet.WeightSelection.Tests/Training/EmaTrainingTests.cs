@@ -21,7 +21,6 @@ public class EmaTrainingTests
     public void EmaIsOffByDefaultAndReportsNothing()
     {
         Assert.Null(new TrainingOptions().Ema);
-        Assert.Null(new WeightSelectionOptions().Ema);
 
         using var train = TrainingData.Separable(48, size: 16, seed: 1);
         using var validation = TrainingData.Separable(16, size: 16, seed: 2);

@@ -1,0 +1,95 @@
+using MLNet.WeightSelection.Training;
+using Xunit;
+
+namespace MLNet.WeightSelection.Tests.Training.Recipe;
+
+/// <summary>
+/// <see cref="TrainingRecipe.Augmentation"/>: a translation crop for small images, a random resized crop above; mixing
+/// off below <see cref="TrainingRecipe.MixingMinImagesPerClass"/> images per class, growing to the paper's strength at
+/// <see cref="TrainingRecipe.FullMixingImagesPerClass"/>; RandAugment off.
+/// </summary>
+public class AugmentationRuleTests
+{
+    const int Classes = 10;
+
+    [Theory]
+    [InlineData(56, 7)]
+    [InlineData(TrainingRecipe.SmallImageSide, TrainingRecipe.SmallImageSide / 8)]
+    [InlineData(4, 1)]
+    public void Small_images_get_a_reflect_pad_translation_crop_of_an_eighth_of_the_side(int size, int padding)
+    {
+        var a = TrainingRecipe.Augmentation(size, 100, Classes);
+        Assert.False(a.RandomResizedCrop);
+        Assert.Equal(padding, a.RandomCropPadding);
+        Assert.True(a.HorizontalFlip);
+        a.Validate();
+    }
+
+    [Fact]
+    public void Larger_images_get_the_random_resized_crop()
+    {
+        var a = TrainingRecipe.Augmentation(TrainingRecipe.SmallImageSide + 1, 100, Classes);
+        Assert.True(a.RandomResizedCrop);
+        Assert.Equal(0, a.RandomCropPadding);
+        Assert.Equal(AugmentationOptions.Default.CropScaleMin, a.CropScaleMin);
+        a.Validate();
+    }
+
+    [Fact]
+    public void Mixing_and_erasing_are_off_below_the_threshold_of_images_per_class()
+    {
+        var a = TrainingRecipe.Augmentation(32, TrainingRecipe.MixingMinImagesPerClass * Classes - 1, Classes);
+        Assert.Equal(0, a.MixupAlpha);
+        Assert.Equal(0, a.CutmixAlpha);
+        Assert.Equal(0, a.MixProbability);
+        Assert.Equal(0, a.RandomErasing);
+        Assert.False(a.MixesBatches);
+    }
+
+    [Fact]
+    public void At_the_threshold_mixing_starts_weaker_than_the_papers()
+    {
+        var paper = AugmentationOptions.Default;
+        var a = TrainingRecipe.Augmentation(32, TrainingRecipe.MixingMinImagesPerClass * Classes, Classes);
+        Assert.True(a.MixesBatches);
+        Assert.InRange(a.MixupAlpha, 0.01, paper.MixupAlpha - 0.01);
+        Assert.InRange(a.CutmixAlpha, 0.01, paper.CutmixAlpha - 0.01);
+        Assert.InRange(a.MixProbability, 0.01, paper.MixProbability - 0.01);
+        Assert.Equal(paper.RandomErasing, a.RandomErasing);
+    }
+
+    [Theory]
+    [InlineData(1.0)]
+    [InlineData(10.0)]
+    public void From_the_full_threshold_on_mixing_has_the_papers_strength(double times)
+    {
+        var paper = AugmentationOptions.Default;
+        var a = TrainingRecipe.Augmentation(224, (int)(TrainingRecipe.FullMixingImagesPerClass * Classes * times), Classes);
+        Assert.Equal(paper.MixupAlpha, a.MixupAlpha, 12);
+        Assert.Equal(paper.CutmixAlpha, a.CutmixAlpha, 12);
+        Assert.Equal(paper.MixProbability, a.MixProbability, 12);
+        Assert.Equal(paper.SwitchProbability, a.SwitchProbability, 12);
+        Assert.Equal(paper.RandomErasing, a.RandomErasing, 12);
+    }
+
+    [Fact]
+    public void Mixing_grows_with_the_images_per_class()
+    {
+        double mixup = 0, cutmix = 0, probability = 0;
+        for (int perClass = TrainingRecipe.MixingMinImagesPerClass; perClass <= TrainingRecipe.FullMixingImagesPerClass; perClass += 100)
+        {
+            var a = TrainingRecipe.Augmentation(32, perClass * Classes, Classes);
+            Assert.True(a.MixupAlpha >= mixup && a.CutmixAlpha >= cutmix && a.MixProbability >= probability,
+                $"{perClass} per class: mixup {a.MixupAlpha}, cutmix {a.CutmixAlpha}, p {a.MixProbability} after {mixup}, {cutmix}, {probability}");
+            (mixup, cutmix, probability) = (a.MixupAlpha, a.CutmixAlpha, a.MixProbability);
+        }
+    }
+
+    [Fact]
+    public void RandAugment_stays_off_everywhere()
+    {
+        foreach (int size in new[] { 16, 64, 224 })
+            foreach (int images in new[] { 10, 5000, 1_000_000 })
+                Assert.Null(TrainingRecipe.Augmentation(size, images, Classes).RandAugment);
+    }
+}
