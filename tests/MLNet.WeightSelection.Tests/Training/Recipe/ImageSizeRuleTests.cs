@@ -39,8 +39,16 @@ public class ImageSizeRuleTests
         Assert.Equal(64, TrainingRecipe.ImageSize(null, 28, 224, 16));
         Assert.Equal(56, TrainingRecipe.ImageSize(null, 28, 224, 4));
         Assert.Equal(112, TrainingRecipe.ImageSize(null, 100, 224, 16));
-        // Never below one multiple, even for a one-pixel side.
-        Assert.Equal(16, TrainingRecipe.ImageSize(null, 1, 224, 16));
+    }
+
+    [Fact]
+    public void Tiny_images_get_at_least_the_minimum_side()
+    {
+        // 8 px digits would double to 16, too small for an ImageNet network: MinImageSide (32) applies first.
+        Assert.Equal(TrainingRecipe.MinImageSide, TrainingRecipe.ImageSize(null, 8, 224, 8));
+        Assert.Equal(TrainingRecipe.MinImageSide, TrainingRecipe.ImageSize(null, 1, 224, 16));
+        Assert.Equal(48, TrainingRecipe.ImageSize(null, 1, 224, 48));
+        Assert.Equal(2 * (TrainingRecipe.MinImageSide / 2 + 1), TrainingRecipe.ImageSize(null, TrainingRecipe.MinImageSide / 2 + 1, 224, 2));
     }
 
     [Fact]
@@ -66,7 +74,7 @@ public class ImageSizeRuleTests
         {
             int size = TrainingRecipe.ImageSize(null, side, 224, 16);
             Assert.True(size % 16 == 0 || size == 224, $"side {side}: {size} is no multiple of 16");
-            Assert.InRange(size, 16, 224);
+            Assert.InRange(size, TrainingRecipe.MinImageSide, 224);
             if (side != Small + 1) Assert.True(size >= previous, $"side {side}: {size} after {previous}");
             previous = size;
         }
