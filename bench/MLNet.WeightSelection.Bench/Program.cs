@@ -25,6 +25,7 @@ static class Program
         ["select"] = ("child: select a student from a teacher (--teacher, --student, --out)", (a, _) => SelectionChildren.Select(a)),
         ["profile-read"] = ("diagnostic: time one selected read, cold and warm (--teacher)", (a, _) => ReadProfile.Run(a)),
         ["check-init"] = ("diagnostic: count NaNs written by TorchSharp trunc_normal_", (a, _) => Diagnostics.InitCheck.Run(a)),
+        ["check-kd-forward"] = ("diagnostic: the distillation teacher's forward after each student step, ATen vs oneDNN: time, differences, NaN [--steps 40 --image-size 56]", (a, _) => Diagnostics.KdForwardCheck.Run(a)),
         ["check-onednn"] = ("diagnostic: NaN from eval convolutions after a training step, oneDNN everywhere vs ATen for eval", (a, _) => Diagnostics.OneDnnCheck.Run(a)),
         ["open-header"] = ("child: open a safetensors file and read every tensor's info (--file)", (a, _) => Header.HeaderChildren.OpenHeader(a)),
         ["runtime-baseline"] = ("child: start libtorch and exit", (a, _) => SelectionChildren.RuntimeBaseline(a)),

@@ -24,8 +24,8 @@ public sealed class FittedRecipe
     public IReadOnlyList<RecipeChoice> Choices { get; }
 
     /// <summary>The recipe in one line, for the log: fitted values plain, values the user set marked "(set)".</summary>
-    public string Summary =>
-        $"Recipe for {Data.TrainingImages:N0} training images of {Data.Classes} classes at {Data.ImageSize} px: " +
+    public string Summary => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"Recipe for {Data.TrainingImages:N0} training images of {Data.Classes} classes at {Data.ImageSize} px: ") +
         string.Join(", ", Choices.Select(c => c.ToString())) + ".";
 
     /// <inheritdoc />

@@ -138,7 +138,7 @@ public static class TrainingRecipe
             "32 below 4,000 images, 64 below 20,000, else 128");
         int steps = TrainingRun.StepsPerEpoch(data.TrainingImages, batch);
         int epochs = Pick(nameof(RecipeSettings.Epochs), settings.Epochs, () => Epochs(data.TrainingImages, batch), e => e.ToString(CultureInfo.InvariantCulture),
-            $"about {TargetSteps:N0} steps of {batch} ({steps} per epoch), {MinEpochs}–{MaxEpochs} epochs");
+            $"about {TargetSteps} steps of {batch} ({steps} per epoch), {MinEpochs}–{MaxEpochs} epochs");
         double lr = Pick(nameof(RecipeSettings.LearningRate), settings.LearningRate, () => LearningRate(batch), F,
             $"{F(BaseLearningRate)} at batch {BaseBatchSize}, scaled by √(batch/{BaseBatchSize})");
         double warmup = Pick(nameof(RecipeSettings.WarmupEpochs), settings.WarmupEpochs, () => Math.Round(WarmupFraction * epochs, 2), F,
@@ -146,7 +146,7 @@ public static class TrainingRecipe
 
         var augmentation = settings.Augmentation ?? Augmentation(data.ImageSize, data.TrainingImages, data.Classes);
         choices.Add(new RecipeChoice(nameof(RecipeSettings.Augmentation), $"[{augmentation}]", settings.Augmentation is not null,
-            settings.Augmentation is not null ? "" : $"{(data.ImageSize <= SmallImageSide ? "translation crop for small images" : "random resized crop")}, mixing by {data.TrainingImages / Math.Max(1, data.Classes):N0} images per class"));
+            settings.Augmentation is not null ? "" : $"{(data.ImageSize <= SmallImageSide ? "translation crop for small images" : "random resized crop")}, mixing by {data.TrainingImages / Math.Max(1, data.Classes)} images per class"));
 
         EmaOptions? ema;
         if (settings.Ema is { IsOff: true }) ema = null;

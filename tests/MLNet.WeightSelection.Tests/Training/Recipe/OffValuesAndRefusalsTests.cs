@@ -109,7 +109,7 @@ public class OffValuesAndRefusalsTests
     {
         var recipe = TrainingRecipe.Fit(new RecipeSettings { Epochs = 12, Ema = EmaOptions.Off }, new DataProfile(1234, 100, 7, 48, true), 1);
         string summary = recipe.Summary;
-        Assert.StartsWith($"Recipe for {1234:N0} training images of 7 classes at 48 px: ", summary);
+        Assert.StartsWith("Recipe for 1,234 training images of 7 classes at 48 px: ", summary);
         Assert.Equal(recipe.Summary, recipe.ToString());
         foreach (var choice in recipe.Choices) Assert.Contains(choice.ToString(), summary);
         Assert.Contains("Epochs 12 (set)", summary);
