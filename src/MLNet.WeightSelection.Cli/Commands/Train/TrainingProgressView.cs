@@ -52,6 +52,7 @@ internal static class TrainingProgressView
                 {
                     fittedRecipe = recipe;
                     student.MaxValue = recipe.Student.Epochs;
+                    student.Description = Markup.Escape($"student: {recipe.Student.Epochs} epochs");
                     if (recipe.TeacherAdaptation is { } adaptation)
                         teacher = progress.AddTaskBefore(Markup.Escape($"{TeacherPrefix}adaptation: {adaptation.Epochs} epochs"), student,
                             maxValue: adaptation.Epochs);
