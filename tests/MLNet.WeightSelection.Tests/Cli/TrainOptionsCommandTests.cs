@@ -271,7 +271,7 @@ public class TrainOptionsCommandTests
             "--device <device>", "[default: cpu]",
             "--layer-map <layer-map>", "follow --layers. Default: none.",
             "--whole-heads", "Default: off",
-            "--distill-alpha <distill-alpha>", "Needs --distill. [default: 1]",
+            "--distill-alpha <distill-alpha>", "Needs --distill logits or features. [default: 1]",
             "--distill-temperature <distill-temperature>", "Needs --distill logits. [default: 1]",
         })
             Assert.Contains(expected, text);

@@ -60,7 +60,7 @@ internal static class TrainCommand
         var teacher = new Option<string?>("--teacher")
         {
             Description = "The teacher: a checkpoint (.safetensors, .pt/.pth/.bin, .dat) with timm's names, or a ResNet .onnx such as "
-                + "ML.NET's ResNet18.onnx. Required unless --init random without --distill.",
+                + "ML.NET's ResNet18.onnx. Required unless --init random without --distill logits or features.",
         };
         var teacherArch = new Option<string?>("--teacher-arch")
         {
@@ -239,7 +239,7 @@ internal static class TrainCommand
         var alpha = new Option<float>("--distill-alpha")
         {
             Description = "Weight of the distillation term added to the cross-entropy (the KL term for logits, the L1 term for features). "
-                + "Needs --distill.",
+                + "Needs --distill logits or features.",
             DefaultValueFactory = _ => 1f,
         };
         var temperature = new Option<float>("--distill-temperature")
