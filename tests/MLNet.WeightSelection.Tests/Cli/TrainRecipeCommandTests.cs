@@ -156,6 +156,29 @@ public class TrainRecipeCommandTests
         Assert.DoesNotContain("randaug=", augmentation);
     }
 
+    [Fact]
+    public void A_run_cancelled_during_the_teachers_adaptation_resumes_it_from_the_checkpoint_dir()
+    {
+        using var tmp = new TempFolder();
+        string data = TinyImageFolder.Write(tmp.File("data"), trainPerClass: 3, testPerClass: 1);
+        string checkpoints = tmp.File("checkpoints");
+        var args = Run(data, tmp.File("run"), "--epochs", "1", "--adapt-epochs", "2", "--no-augmentation", "--checkpoint-dir", checkpoints);
+
+        var first = Ws.RunUntil("teacher epoch 1/2", args);
+
+        Assert.True(first.ExitCode == 130, first.ToString());
+        Assert.Contains($"the last completed epoch is saved in {checkpoints}", first.Error);
+        Assert.False(Directory.Exists(tmp.File("run")), "a cancelled run writes no outputs");
+
+        var second = Ws.Run(args);
+
+        Assert.True(second.ExitCode == 0, second.ToString());
+        Assert.DoesNotContain("teacher epoch 1/2", second.Out);
+        Assert.Contains("  teacher epoch 2/2  loss ", second.Out);
+        Assert.Matches(@"^2 epochs in \d\d:\d\d:\d\d, final validation accuracy \d+\.\d\d%, resumed$", SummaryValue(second.Out, "teacher adaptation run"));
+        Assert.True(File.Exists(Path.Combine(tmp.File("run"), "model.zip")));
+    }
+
     [Theory]
     [InlineData(new[] { "--adapt-epochs", "1", "--init", "random" }, "--adapt-epochs sets the adaptation of the teacher the student is selected from, which --init random skips.")]
     [InlineData(new[] { "--adapt-epochs", "1", "--no-adapt-teacher" }, "--adapt-epochs sets the teacher adaptation that --no-adapt-teacher turns off; give one of them.")]
