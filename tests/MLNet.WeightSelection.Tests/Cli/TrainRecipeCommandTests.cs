@@ -211,7 +211,7 @@ public class TrainRecipeCommandTests
             "--epochs <epochs> Passes over the training images. Default: fitted",
             "--batch-size <batch-size> Images per optimizer step. Default: fitted",
             "--lr <lr> Peak AdamW learning rate (cosine schedule after warmup). Default: fitted",
-            "--warmup-epochs <warmup-epochs>", "--image-size <image-size>",
+            "--warmup-epochs <warmup-epochs>", "--image-size <image-size>", $"at least {TrainingRecipe.MinImageSide} px and at most the architecture's size",
             "--validation-fraction <validation-fraction>", "the test split is never seen in training", "[default: 0.1]",
             "--no-ema Turn the fitted model EMA off",
             "--no-adapt-teacher Select the student from the teacher as given.",

@@ -81,7 +81,7 @@ internal static class TrainCommand
         var imageSize = new Option<int?>("--image-size")
         {
             Description = $"Side of the square images the student sees. Default: fitted, images of {TrainingRecipe.SmallImageSide} px or less "
-                + "upsampled twofold, larger ones kept, at most the architecture's size (224 for presets).",
+                + $"upsampled twofold, larger ones kept, at least {TrainingRecipe.MinImageSide} px and at most the architecture's size (224 for presets).",
         };
         var init = new Option<string>("--init")
         {
