@@ -128,6 +128,7 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
                     var recipe = TrainingRecipe.Fit(settings, new DataProfile(train.Count, validation?.Count ?? 0, label.ClassCount, spec.ImageSize, selects), seed,
                         t => ConfigureRun(t, o));
                     Log(recipe.Summary);
+                    o.RecipeCallback?.Invoke(recipe);
 
                     TrainingResult? adaptation = null;
                     var teacherWeights = teacher?.Weights;
@@ -209,6 +210,7 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
             {
                 last = metrics;
                 progress.Checkpoint(metrics.TrainLoss, metrics.ValidationAccuracy, metrics.Epoch);
+                _options.TeacherAdaptationMetricsCallback?.Invoke(metrics);
                 cancel.ThrowIfCanceled();
             },
             log: m => log($"[teacher adaptation] {m}"), cancellationToken: cancel.Token);
@@ -321,6 +323,7 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
         LearningRate = o.LearningRate,
         WarmupEpochs = o.WarmupEpochs,
         Augmentation = o.Augmentation,
+        RandAugment = o.RandAugment,
         Ema = o.Ema,
         Distillation = o.Distillation,
         TeacherAdaptation = o.TeacherAdaptation,

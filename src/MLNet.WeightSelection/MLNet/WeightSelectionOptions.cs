@@ -114,6 +114,14 @@ public sealed class WeightSelectionOptions
     public AugmentationOptions? Augmentation { get; set; }
 
     /// <summary>
+    /// RandAugment (timm's <c>--aa</c>, <see cref="RandAugmentOptions.Parse"/>) added to <see cref="Augmentation"/>,
+    /// whether that is fitted or set, so it can be asked for without fixing the rest of the augmentation. Setting it
+    /// here and in <see cref="AugmentationOptions.RandAugment"/> too is an error. Default: null (off when the
+    /// augmentation is fitted).
+    /// </summary>
+    public RandAugmentOptions? RandAugment { get; set; }
+
+    /// <summary>
     /// Knowledge distillation from the teacher (<see cref="DistillationOptions.Logits"/> or <see cref="DistillationOptions.Features"/>).
     /// Default: null, fitted: logit distillation from the adapted teacher when <see cref="TeacherAdaptation"/> is on,
     /// else none. <see cref="DistillationOptions.Off"/> turns it off.
@@ -154,6 +162,20 @@ public sealed class WeightSelectionOptions
 
     /// <summary>Called after every epoch with its metrics (loss, validation accuracy and top-5, learning rate, images/s, time). Default: null.</summary>
     public Action<EpochMetrics>? MetricsCallback { get; set; }
+
+    /// <summary>
+    /// Called once <c>Fit</c> has read the data and fitted the recipe to it, before the teacher is adapted and the
+    /// student trained: the place to learn the fitted totals (<see cref="FittedRecipe.Student"/>'s epochs, the teacher
+    /// adaptation's) for a progress display. The same recipe is kept in <see cref="WeightSelectionTransformer.Recipe"/>.
+    /// Default: null.
+    /// </summary>
+    public Action<FittedRecipe>? RecipeCallback { get; set; }
+
+    /// <summary>
+    /// Called after every epoch of the teacher's adaptation (<see cref="TeacherAdaptation"/>) with its metrics, as
+    /// <see cref="MetricsCallback"/> is for the student's epochs. Default: null.
+    /// </summary>
+    public Action<EpochMetrics>? TeacherAdaptationMetricsCallback { get; set; }
 
     /// <summary>
     /// Folder for a checkpoint of the last completed epoch; <c>Fit</c> with the same folder and options resumes from it.

@@ -76,6 +76,9 @@ public sealed class AugmentationOptions
     /// </summary>
     public static AugmentationOptions Default => new();
 
+    /// <summary>A shallow copy (<see cref="RandAugment"/> is shared; it is not changed after it is made).</summary>
+    internal AugmentationOptions Copy() => (AugmentationOptions)MemberwiseClone();
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first value out of range.</summary>
     public void Validate()
     {

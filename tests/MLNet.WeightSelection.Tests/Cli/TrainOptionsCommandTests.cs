@@ -25,7 +25,7 @@ public class TrainOptionsCommandTests
         return new[]
         {
             "train", "--data", data, "--teacher", golden.Teacher, "--teacher-arch", golden.TeacherSpec, "--student", golden.StudentSpec,
-            "--image-size", "16", "--batch-size", "6", "--threads", "2", "--no-augmentation", "--out", output,
+            "--image-size", "16", "--batch-size", "6", "--threads", "2", "--no-augmentation", "--no-adapt-teacher", "--out", output,
         }.Concat(more).ToArray();
     }
 
@@ -66,7 +66,7 @@ public class TrainOptionsCommandTests
         Assert.True(run.ExitCode == 0, run.ToString());
         Assert.Contains("epoch 3/5", run.Out);
         Assert.DoesNotContain("epoch 4/5", run.Out);
-        Assert.Equal("3 of 5 (best 1), stopped early", SummaryValue(run.Out, "epochs"));
+        Assert.Equal("3 of 5 (best 1), stopped early", SummaryValue(run.Out, "epochs trained"));
         Assert.Equal("cpu", SummaryValue(run.Out, "device"));
         Assert.True(File.Exists(Path.Combine(output, "model.zip")));
     }
@@ -91,7 +91,7 @@ public class TrainOptionsCommandTests
         Assert.True(second.ExitCode == 0, second.ToString());
         Assert.DoesNotContain("epoch 1/2", second.Out);
         Assert.Contains("epoch 2/2", second.Out);
-        Assert.Matches($@"^2 of 2 \(best [12]\), resumed from {Regex.Escape(checkpoints)}$", SummaryValue(second.Out, "epochs"));
+        Assert.Matches($@"^2 of 2 \(best [12]\), resumed from {Regex.Escape(checkpoints)}$", SummaryValue(second.Out, "epochs trained"));
         Assert.True(File.Exists(Path.Combine(output, "model.zip")));
 
         // The checkpoint belongs to these options: others are refused rather than resumed from.
@@ -198,8 +198,8 @@ public class TrainOptionsCommandTests
 
         Assert.True(without.ExitCode == 0, without.ToString());
         Assert.True(with.ExitCode == 0, with.ToString());
-        Assert.Equal("Features(alpha=0)", SummaryValue(without.Out, "distillation"));
-        Assert.Equal("Features(alpha=5)", SummaryValue(with.Out, "distillation"));
+        Assert.Equal("Features(alpha=0) (set)", SummaryValue(without.Out, "distillation"));
+        Assert.Equal("Features(alpha=5) (set)", SummaryValue(with.Out, "distillation"));
         // The same batches and start; only the weighted L1 term to the teacher's features differs.
         Assert.True(EpochLoss(with.Out, "1/1") > EpochLoss(without.Out, "1/1") + 0.1,
             $"loss with alpha 5: {EpochLoss(with.Out, "1/1")}, with alpha 0: {EpochLoss(without.Out, "1/1")}");
@@ -218,9 +218,9 @@ public class TrainOptionsCommandTests
             "--distill", "logits", "--distill-alpha", "0.5", "--distill-temperature", "2");
 
         Assert.True(run.ExitCode == 0, run.ToString());
-        Assert.Equal("Logits(alpha=0.5, T=2)", SummaryValue(run.Out, "distillation"));
+        Assert.Equal("Logits(alpha=0.5, T=2) (set)", SummaryValue(run.Out, "distillation"));
 
-        // The golden teacher's classifier has 10 classes, the data 3: refused before the first epoch.
+        // Without adaptation the golden teacher's classifier keeps its 10 classes, the data has 3: refused before the first epoch.
         var mismatch = Ws.Run(ResNetRun(data, tmp.File("mismatch"), "--epochs", "1", "--distill", "logits"));
         Assert.Equal(1, mismatch.ExitCode);
         Assert.Contains("label's 3 classes", mismatch.Error);
@@ -235,7 +235,7 @@ public class TrainOptionsCommandTests
 
         var run = Ws.Run(ResNetRun(data, tmp.File("run"), "--epochs", "1", "--aa", "rand-m9-mstd0.5-inc1"));
         Assert.True(run.ExitCode == 0, run.ToString());
-        Assert.Equal("rand-m9-mstd0.5-mmax10-n2-p0.5-inc1", SummaryValue(run.Out, "randaugment"));
+        Assert.Equal("rand-m9-mstd0.5-mmax10-n2-p0.5-inc1 (set)", SummaryValue(run.Out, "randaugment"));
 
         var bad = Ws.Run(ResNetRun(data, tmp.File("bad"), "--epochs", "1", "--aa", "rand-m9-q3"));
         Assert.Equal(2, bad.ExitCode); // a parse error, like an unknown --device
@@ -271,7 +271,7 @@ public class TrainOptionsCommandTests
             "--device <device>", "[default: cpu]",
             "--layer-map <layer-map>", "follow --layers. Default: none.",
             "--whole-heads", "Default: off",
-            "--distill-alpha <distill-alpha>", "Needs --distill. [default: 1]",
+            "--distill-alpha <distill-alpha>", "Needs --distill logits or features. [default: 1]",
             "--distill-temperature <distill-temperature>", "Needs --distill logits. [default: 1]",
         })
             Assert.Contains(expected, text);

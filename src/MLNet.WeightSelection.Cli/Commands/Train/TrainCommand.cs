@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using MLNet.WeightSelection.Cli.Infrastructure;
 using MLNet.WeightSelection.Training;
 
@@ -12,18 +13,21 @@ internal sealed record TrainRequest
     public string? TeacherArch { get; init; }
     public required string Student { get; init; }
     public required string Out { get; init; }
-    public int Epochs { get; init; } = 10;
+    public int? Epochs { get; init; }
     public int? ImageSize { get; init; }
     public string Init { get; init; } = "selection";
-    public int BatchSize { get; init; } = 64;
-    public double LearningRate { get; init; } = 1e-3;
+    public int? BatchSize { get; init; }
+    public double? LearningRate { get; init; }
+    public double? WarmupEpochs { get; init; }
     public int Seed { get; init; } = 1;
     public double TestFraction { get; init; } = 0.2;
+    public double ValidationFraction { get; init; } = 0.1;
     public string Layers { get; init; } = "first-n";
     public IReadOnlyList<string> LayerMap { get; init; } = Array.Empty<string>();
     public string Elements { get; init; } = "uniform";
     public bool WholeHeads { get; init; }
-    public string Distill { get; init; } = "none";
+    /// <summary>logits, features or none; null: fitted (logits from the adapted teacher when it is adapted).</summary>
+    public string? Distill { get; init; }
     public float DistillAlpha { get; init; } = 1f;
     public bool DistillAlphaGiven { get; init; }
     public float DistillTemperature { get; init; } = 1f;
@@ -36,6 +40,9 @@ internal sealed record TrainRequest
     public int? Threads { get; init; }
     public bool NoAugmentation { get; init; }
     public double? EmaDecay { get; init; }
+    public bool NoEma { get; init; }
+    public bool NoAdaptTeacher { get; init; }
+    public int? AdaptEpochs { get; init; }
     public string? AutoAugment { get; init; }
 }
 
@@ -53,7 +60,7 @@ internal static class TrainCommand
         var teacher = new Option<string?>("--teacher")
         {
             Description = "The teacher: a checkpoint (.safetensors, .pt/.pth/.bin, .dat) with timm's names, or a ResNet .onnx such as "
-                + "ML.NET's ResNet18.onnx. Required unless --init random without --distill.",
+                + "ML.NET's ResNet18.onnx. Required unless --init random without --distill logits or features.",
         };
         var teacherArch = new Option<string?>("--teacher-arch")
         {
@@ -66,31 +73,55 @@ internal static class TrainCommand
                 + "Checked for write access before training.",
             Required = true,
         };
-        var epochs = new Option<int>("--epochs") { Description = "Passes over the training images.", DefaultValueFactory = _ => 10 };
-        var imageSize = new Option<int?>("--image-size") { Description = "Side of the square images the student sees. Default: the student spec's (224 for presets)." };
+        var epochs = new Option<int?>("--epochs")
+        {
+            Description = $"Passes over the training images. Default: fitted, about {TrainingRecipe.TargetSteps:N0} optimizer steps within "
+                + $"{TrainingRecipe.MinEpochs}-{TrainingRecipe.MaxEpochs} epochs.",
+        };
+        var imageSize = new Option<int?>("--image-size")
+        {
+            Description = $"Side of the square images the student sees. Default: fitted, images of {TrainingRecipe.SmallImageSide} px or less "
+                + $"upsampled twofold, larger ones kept, at least {TrainingRecipe.MinImageSide} px and at most the architecture's size (224 for presets).",
+        };
         var init = new Option<string>("--init")
         {
             Description = "selection: weight selection from the teacher (the paper's method); random: the student's own init (the baseline).",
             DefaultValueFactory = _ => "selection",
         };
         init.AcceptOnlyFromAmong("selection", "random");
-        var batchSize = new Option<int>("--batch-size") { Description = "Images per optimizer step.", DefaultValueFactory = _ => 64 };
-        var learningRate = new Option<double>("--lr") { Description = "Peak AdamW learning rate (cosine schedule, 1 warmup epoch).", DefaultValueFactory = _ => 1e-3 };
-        var seed = new Option<int>("--seed") { Description = "Seed of the student's init, the test split, shuffling and augmentation.", DefaultValueFactory = _ => 1 };
+        var batchSize = new Option<int?>("--batch-size") { Description = "Images per optimizer step. Default: fitted, 32 below 4,000 training images, 64 below 20,000, else 128." };
+        var learningRate = new Option<double?>("--lr")
+        {
+            Description = $"Peak AdamW learning rate (cosine schedule after warmup). Default: fitted, {TrainingRecipe.BaseLearningRate.ToString(CultureInfo.InvariantCulture)} "
+                + $"at batch {TrainingRecipe.BaseBatchSize}, scaled by the square root of batch/{TrainingRecipe.BaseBatchSize}.",
+        };
+        var warmup = new Option<double?>("--warmup-epochs")
+        {
+            Description = $"Epochs of linear learning-rate warmup (fractions allowed). Default: fitted, {TrainingRecipe.WarmupFraction * 100:0}% of the optimizer steps.",
+        };
+        var seed = new Option<int>("--seed") { Description = "Seed of the student's init, the test and validation splits, shuffling and augmentation.", DefaultValueFactory = _ => 1 };
         var testFraction = new Option<double>("--test-fraction")
         {
             Description = "Share of each class held out as the test split when the folder has no test/.",
             DefaultValueFactory = _ => 0.2,
         };
+        var validationFraction = new Option<double>("--validation-fraction")
+        {
+            Description = "Share of each class of the training split held out for validation (EMA choice, early stopping, the teacher "
+                + "adaptation's score); the test split is never seen in training. 0 trains on everything without validation (EMA then "
+                + "off).",
+            DefaultValueFactory = _ => 0.1,
+        };
         var threads = new Option<int?>("--threads") { Description = "Cap on TorchSharp's threads. Default: every core." };
         var noAugmentation = new Option<bool>("--no-augmentation")
         {
-            Description = "Train on the images as they are: no random resized crop, flip, mixup, cutmix or erasing (default: the paper's recipe).",
+            Description = "Train on the images as they are: no crop, flip, mixup, cutmix or erasing. Default: fitted, a translation crop "
+                + "for small images (else a random resized crop), flips, and mixup, cutmix and erasing only with enough images per class.",
         };
         var autoAugment = new Option<string?>("--aa")
         {
-            Description = "RandAugment as timm's train.py --aa string, such as rand-m9-mstd0.5-inc1 (the paper's); runs after the crop and flip. "
-                + "Default: off. With --no-augmentation it is the only augmentation.",
+            Description = "RandAugment as timm's train.py --aa string, such as rand-m9-mstd0.5-inc1 (the paper's), added to the fitted "
+                + "augmentation; runs after the crop and flip. Default: off. With --no-augmentation it is the only augmentation.",
         };
         autoAugment.Validators.Add(result =>
         {
@@ -102,8 +133,20 @@ internal static class TrainCommand
 
         var emaDecay = new Option<double?>("--ema-decay")
         {
-            Description = "Keep an exponential moving average of the weights with this decay (timm's model EMA with warmup; timm's "
-                + "default is 0.9998), score it on the test split after every epoch and keep it when it scores better. Default: off.",
+            Description = "Decay of the exponential moving average of the weights (timm's model EMA with warmup), scored on the "
+                + "validation split after every epoch and kept when it scores better. Default: fitted, on with timm's 0.9998 when there "
+                + "is validation data.",
+        };
+        var noEma = new Option<bool>("--no-ema") { Description = "Turn the fitted model EMA off: keep the live weights." };
+        var noAdaptTeacher = new Option<bool>("--no-adapt-teacher")
+        {
+            Description = "Select the student from the teacher as given. Default: with --init selection the teacher is first fine-tuned "
+                + "on the training split at the student's image size with its classifier reset to these classes, the student is "
+                + "selected from it and distills its logits.",
+        };
+        var adaptEpochs = new Option<int?>("--adapt-epochs")
+        {
+            Description = "Epochs of the teacher's adaptation. Default: fitted, a third of the student's epochs (at least 1).",
         };
 
         var selection = SelectionOptions();
@@ -111,15 +154,16 @@ internal static class TrainCommand
         var schedule = ScheduleOptions();
 
         var command = new Command("train",
-            "Train a student on an image folder in ML.NET: weight selection from the teacher (or random init), optional distillation, "
-            + "early stopping and resuming, a progress bar per epoch; writes model.zip, student.onnx and student.safetensors, and "
-            + "evaluates on the test split. ONNX Runtime and the output folders are checked before any training.")
+            "Train a student on an image folder in ML.NET with a recipe fitted to the data (what you leave unset is chosen from the "
+            + "images and printed): weight selection from an adapted teacher (or random init), distillation, EMA, early stopping and "
+            + "resuming, a progress bar per epoch; writes model.zip, student.onnx and student.safetensors, and evaluates on the test "
+            + "split, which training never sees. ONNX Runtime and the output folders are checked before any training.")
         {
-            data, teacher, teacherArch, student, output, epochs, imageSize, init, batchSize, learningRate, seed, testFraction,
-            selection.Layers, selection.LayerMap, selection.Elements, selection.WholeHeads,
+            data, teacher, teacherArch, student, output, epochs, imageSize, init, batchSize, learningRate, warmup, seed, testFraction,
+            validationFraction, selection.Layers, selection.LayerMap, selection.Elements, selection.WholeHeads,
             distillation.Mode, distillation.Alpha, distillation.Temperature,
             schedule.Patience, schedule.MinDelta, schedule.CheckpointDir, schedule.Device,
-            threads, noAugmentation, emaDecay, autoAugment,
+            threads, noAugmentation, emaDecay, noEma, noAdaptTeacher, adaptEpochs, autoAugment,
         };
         command.SetAction(parse => TrainRunner.Run(new TrainRequest
         {
@@ -133,13 +177,15 @@ internal static class TrainCommand
             Init = parse.GetValue(init)!,
             BatchSize = parse.GetValue(batchSize),
             LearningRate = parse.GetValue(learningRate),
+            WarmupEpochs = parse.GetValue(warmup),
             Seed = parse.GetValue(seed),
             TestFraction = parse.GetValue(testFraction),
+            ValidationFraction = parse.GetValue(validationFraction),
             Layers = parse.GetValue(selection.Layers)!,
             LayerMap = parse.GetValue(selection.LayerMap) ?? Array.Empty<string>(),
             Elements = parse.GetValue(selection.Elements)!,
             WholeHeads = parse.GetValue(selection.WholeHeads),
-            Distill = parse.GetValue(distillation.Mode)!,
+            Distill = parse.GetValue(distillation.Mode),
             DistillAlpha = parse.GetValue(distillation.Alpha),
             DistillAlphaGiven = Given(parse, distillation.Alpha),
             DistillTemperature = parse.GetValue(distillation.Temperature),
@@ -152,6 +198,9 @@ internal static class TrainCommand
             Threads = parse.GetValue(threads),
             NoAugmentation = parse.GetValue(noAugmentation),
             EmaDecay = parse.GetValue(emaDecay),
+            NoEma = parse.GetValue(noEma),
+            NoAdaptTeacher = parse.GetValue(noAdaptTeacher),
+            AdaptEpochs = parse.GetValue(adaptEpochs),
             AutoAugment = parse.GetValue(autoAugment),
         }, context));
         return command;
@@ -179,18 +228,18 @@ internal static class TrainCommand
         return (layers, layerMap, elements, wholeHeads);
     }
 
-    static (Option<string> Mode, Option<float> Alpha, Option<float> Temperature) DistillationOptions()
+    static (Option<string?> Mode, Option<float> Alpha, Option<float> Temperature) DistillationOptions()
     {
-        var mode = new Option<string>("--distill")
+        var mode = new Option<string?>("--distill")
         {
-            Description = "Knowledge distillation from the teacher: none, logits (needs a teacher with these classes) or features.",
-            DefaultValueFactory = _ => "none",
+            Description = "Knowledge distillation from the teacher: logits (from the adapted teacher, or a teacher with these classes), "
+                + "features, or none. Default: fitted, logits when the teacher is adapted, else none.",
         };
         mode.AcceptOnlyFromAmong("none", "logits", "features");
         var alpha = new Option<float>("--distill-alpha")
         {
             Description = "Weight of the distillation term added to the cross-entropy (the KL term for logits, the L1 term for features). "
-                + "Needs --distill.",
+                + "Needs --distill logits or features.",
             DefaultValueFactory = _ => 1f,
         };
         var temperature = new Option<float>("--distill-temperature")
@@ -205,7 +254,7 @@ internal static class TrainCommand
     {
         var patience = new Option<int?>("--patience")
         {
-            Description = "Early stopping: stop after this many epochs without a better test-split accuracy, and keep the best epoch's "
+            Description = "Early stopping: stop after this many epochs without a better validation accuracy, and keep the best epoch's "
                 + "weights. Default: off (train every epoch).",
         };
         var minDelta = new Option<double>("--min-delta")

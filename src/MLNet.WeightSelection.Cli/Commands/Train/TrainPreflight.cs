@@ -31,6 +31,10 @@ internal static class TrainPreflight
         return outFolder;
     }
 
-    /// <summary>True when <paramref name="folder"/> holds a training checkpoint that a rerun resumes from.</summary>
-    public static bool HasCheckpoint(string folder) => File.Exists(Path.Combine(folder, TrainingCheckpoint.FileName));
+    /// <summary>
+    /// True when <paramref name="folder"/> holds a training checkpoint that a rerun resumes from: the student's, or the
+    /// teacher adaptation's, which the estimator keeps in a subfolder.
+    /// </summary>
+    public static bool HasCheckpoint(string folder) =>
+        Directory.Exists(folder) && Directory.EnumerateFiles(folder, TrainingCheckpoint.FileName, SearchOption.AllDirectories).Any();
 }

@@ -1,7 +1,6 @@
 using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Transforms;
-using MLNet.WeightSelection.Checkpoints;
 using MLNet.WeightSelection.Checkpoints.Onnx;
 using MLNet.WeightSelection.Cli.Infrastructure;
 using MLNet.WeightSelection.Models;
@@ -12,8 +11,9 @@ namespace MLNet.WeightSelection.Cli.Commands;
 
 /// <summary>
 /// The work of <c>ws train</c>: the sample's flow on any image folder. Labels become keys and images load with ML.NET's
-/// own transforms, <c>InitializeFromTeacher</c> selects and trains the student (the test split is its per-epoch
-/// validation set), and the fitted pipeline is saved as model.zip next to the student as ONNX and safetensors.
+/// own transforms, <c>InitializeFromTeacher</c> fits the recipe to the training split, holds out its validation share,
+/// adapts the teacher, selects and trains the student, and the fitted pipeline is saved as model.zip next to the student
+/// as ONNX and safetensors. The test split is only scored at the end.
 /// </summary>
 internal static class TrainRunner
 {
@@ -22,7 +22,7 @@ internal static class TrainRunner
         Check(request);
         var studentSpec = Specs.Resolve(request.Student, "--student");
         bool select = request.Init == "selection";
-        var (teacher, teacherInput) = TeacherFor(request, studentSpec, needed: select || request.Distill != "none");
+        var (teacher, teacherInput) = TeacherFor(request, studentSpec, needed: select || request.Distill is ("logits" or "features"));
         string outFolder = TrainPreflight.Check(request);
 
         var (train, test) = ImageFolder.LoadSplits(request.Data, "--data");
@@ -33,15 +33,15 @@ internal static class TrainRunner
         }
         int classes = train.Select(r => r.Label).Distinct().Count();
         if (classes < 2) throw new CliException($"--data: the training images have {classes} class; a classifier needs at least 2.");
-        context.Out.WriteLine($"Data: {train.Count} training and {test.Count} test images, {classes} classes.");
+        context.Out.WriteLine($"Data: {train.Count} training and {test.Count} test images, {classes} classes." + (request.ValidationFraction > 0
+            ? $" Validation: {Format.Percent(request.ValidationFraction)} of each class held out of the training images (--validation-fraction); the test images are only scored at the end."
+            : " No validation (--validation-fraction 0); the test images are only scored at the end."));
 
         var ml = new MLContext(request.Seed);
         var trainView = ml.Data.LoadFromEnumerable(train);
         var prefix = ml.Transforms.Conversion.MapValueToKey("Label", keyOrdinality: ValueToKeyMappingEstimator.KeyOrdinality.ByValue)
             .Append(ml.Transforms.LoadImages("Image", imageFolder: null, inputColumnName: nameof(ImageRow.ImagePath)))
             .Fit(trainView);
-        var testView = ml.Data.LoadFromEnumerable(test);
-
         var options = new WeightSelectionOptions
         {
             Teacher = teacher,
@@ -56,18 +56,22 @@ internal static class TrainRunner
             Epochs = request.Epochs,
             BatchSize = request.BatchSize,
             LearningRate = request.LearningRate,
-            Augmentation = Augmentation(request),
+            WarmupEpochs = request.WarmupEpochs,
+            Augmentation = request.NoAugmentation ? AugmentationOptions.None : null,
+            RandAugment = request.AutoAugment is { } aa ? RandAugmentOptions.Parse(aa) : null,
             Distillation = request.Distill switch
             {
                 "logits" => DistillationOptions.Logits(request.DistillAlpha, request.DistillTemperature),
                 "features" => DistillationOptions.Features(request.DistillAlpha),
+                "none" => DistillationOptions.Off,
                 _ => null,
             },
+            TeacherAdaptation = request.NoAdaptTeacher ? TeacherAdaptationOptions.Off
+                : request.AdaptEpochs is { } adaptEpochs ? new TeacherAdaptationOptions { Epochs = adaptEpochs } : null,
             EarlyStopping = request.Patience is { } patience ? new EarlyStoppingOptions { Patience = patience, MinDelta = request.MinDelta } : null,
-            Ema = request.EmaDecay is { } decay ? new EmaOptions { Decay = decay } : null,
-            // The test split is the validation set, so early stopping and the best epoch follow test accuracy.
-            ValidationSet = prefix.Transform(testView),
-            ValidationFraction = 0,
+            Ema = request.NoEma ? EmaOptions.Off : request.EmaDecay is { } decay ? new EmaOptions { Decay = decay } : null,
+            // Validation is held out of the training split (stratified), so the test split stays unseen until the end.
+            ValidationFraction = request.ValidationFraction,
             CheckpointDirectory = request.CheckpointDir is null ? null : Path.GetFullPath(request.CheckpointDir),
             Threads = request.Threads,
             CancellationToken = context.Cancellation,
@@ -101,7 +105,7 @@ internal static class TrainRunner
             outputs.Commit();
         }
 
-        WriteSummary(context.Out, options, fitted, evaluation, weights, modelZip);
+        TrainSummary.Write(context.Out, options, fitted, evaluation, weights, modelZip);
         EvaluationTables.Write(context.Out, evaluation);
         context.Out.WriteLine($"Wrote {modelZip}, {onnx}, {weights}, {specJson}" + (fitted.SelectionReport is null ? "." : $", {reportJson}."));
         return ExitCodes.Success;
@@ -109,17 +113,30 @@ internal static class TrainRunner
 
     static void Check(TrainRequest r)
     {
-        if (r.Epochs < 1) throw new CliException($"--epochs must be at least 1; got {r.Epochs}.");
-        if (r.BatchSize < 1) throw new CliException($"--batch-size must be at least 1; got {r.BatchSize}.");
-        if (!(r.LearningRate > 0) || double.IsInfinity(r.LearningRate)) throw new CliException($"--lr must be positive; got {r.LearningRate}.");
+        if (r.Epochs is < 1) throw new CliException($"--epochs must be at least 1; got {r.Epochs}.");
+        if (r.BatchSize is < 1) throw new CliException($"--batch-size must be at least 1; got {r.BatchSize}.");
+        if (r.LearningRate is { } lr && (!(lr > 0) || double.IsInfinity(lr))) throw new CliException($"--lr must be positive; got {lr}.");
+        if (r.WarmupEpochs is { } warmup && (!(warmup >= 0) || double.IsInfinity(warmup)))
+            throw new CliException($"--warmup-epochs must be finite and at least 0; got {warmup.ToString(CultureInfo.InvariantCulture)}.");
+        if (!(r.ValidationFraction >= 0 && r.ValidationFraction < 1))
+            throw new CliException($"--validation-fraction must lie in [0, 1); got {r.ValidationFraction.ToString(CultureInfo.InvariantCulture)}.");
         if (r.ImageSize is < 1) throw new CliException($"--image-size must be positive; got {r.ImageSize}.");
         if (!(r.TestFraction > 0 && r.TestFraction < 1)) throw new CliException($"--test-fraction must lie in (0, 1); got {r.TestFraction}.");
         if (r.Threads is < 1) throw new CliException($"--threads must be at least 1; got {r.Threads}.");
         if (r.EmaDecay is { } ema && !(ema >= 0 && ema < 1)) throw new CliException($"--ema-decay must lie in [0, 1); got {ema.ToString(CultureInfo.InvariantCulture)}.");
+        if (r.EmaDecay is not null && r.NoEma) throw new CliException("--ema-decay sets the EMA that --no-ema turns off; give one of them.");
+        if (r.EmaDecay is not null && r.ValidationFraction == 0)
+            throw new CliException("--ema-decay needs validation data to choose between the EMA and the live weights, but --validation-fraction is 0.");
+        if (r.AdaptEpochs is < 1) throw new CliException($"--adapt-epochs must be at least 1; got {r.AdaptEpochs}.");
+        if (r.AdaptEpochs is not null && r.NoAdaptTeacher) throw new CliException("--adapt-epochs sets the teacher adaptation that --no-adapt-teacher turns off; give one of them.");
+        if (r.Init == "random" && r.AdaptEpochs is not null)
+            throw new CliException("--adapt-epochs sets the adaptation of the teacher the student is selected from, which --init random skips.");
+        if (r.Init == "random" && r.NoAdaptTeacher)
+            throw new CliException("--no-adapt-teacher applies to weight selection; with --init random no teacher is adapted.");
         if (r.Patience is < 1) throw new CliException($"--patience must be at least 1; got {r.Patience}.");
         if (!(r.MinDelta >= 0) || double.IsInfinity(r.MinDelta)) throw new CliException($"--min-delta must be finite and at least 0; got {r.MinDelta}.");
         if (r.MinDeltaGiven && r.Patience is null) throw new CliException("--min-delta applies to early stopping; give --patience too.");
-        if (r.DistillAlphaGiven && r.Distill == "none") throw new CliException("--distill-alpha weighs distillation; give --distill logits or features too.");
+        if (r.DistillAlphaGiven && r.Distill is not ("logits" or "features")) throw new CliException("--distill-alpha weighs distillation; give --distill logits or features too.");
         if (!(r.DistillAlpha >= 0) || float.IsInfinity(r.DistillAlpha)) throw new CliException($"--distill-alpha must be finite and at least 0; got {r.DistillAlpha}.");
         if (r.DistillTemperatureGiven && r.Distill != "logits") throw new CliException("--distill-temperature applies to logit distillation; give --distill logits too.");
         if (!(r.DistillTemperature > 0) || float.IsInfinity(r.DistillTemperature)) throw new CliException($"--distill-temperature must be finite and positive; got {r.DistillTemperature}.");
@@ -153,48 +170,5 @@ internal static class TrainRunner
         if (teacherSpec.Family != studentSpec.Family)
             throw new CliException($"The teacher is a {teacherSpec.Family} but the student a {studentSpec.Family}; weight selection needs one family.");
         return (Teacher.FromFile(path, teacherSpec), teacherSpec.Input);
-    }
-
-    static void WriteSummary(IAnsiConsole console, WeightSelectionOptions options, WeightSelectionTransformer fitted, EvaluationResult evaluation,
-        string weights, string modelZip)
-    {
-        long parameters;
-        using (var file = SafeTensorsFile.Open(weights))
-            parameters = file.Keys.Where(k => !CheckpointSummary.IsBuffer(k)).Sum(k => file.GetInfo(k).ElementCount);
-        var history = fitted.History;
-        var table = Tables.Create("", "value").RightAligned(1);
-        table.AddTextRow("student", $"{fitted.StudentSpec.Family}, {fitted.StudentSpec.ImageSize} px, {Format.Short(parameters)} parameters");
-        table.AddTextRow("initialization", fitted.SelectionReport is { } report
-            ? $"weight selection (layers {report.LayerSelection}, elements {report.ElementSelection}{(report.WholeHeads ? ", whole heads" : "")})"
-            : "random");
-        table.AddTextRow("distillation", options.Distillation?.ToString() ?? "none");
-        table.AddTextRow("randaugment", fitted.Recipe.Student.Augmentation.RandAugment?.ToString() ?? "off");
-        table.AddTextRow("device", options.Device ?? "cpu");
-        var training = fitted.Training;
-        table.AddTextRow("epochs", $"{history.Count} of {fitted.Recipe.Student.Epochs} (best {training.BestEpoch})"
-            + (training.StoppedEarly ? ", stopped early" : "") + (training.Resumed ? $", resumed from {options.CheckpointDirectory}" : ""));
-        if (options.Ema is not null)
-        {
-            // Early stopping keeps the best epoch; otherwise the last epoch is kept.
-            var kept = options.EarlyStopping is not null ? training.Best : history[^1];
-            table.AddTextRow("weights kept", (training.KeptEma ? "EMA" : "live")
-                + $" (epoch {kept.Epoch}: EMA {Format.Percent(kept.EmaValidationAccuracy)}, live {Format.Percent(kept.ValidationAccuracy)} on the test split)");
-        }
-        table.AddTextRow("final train loss", Format.Number(history[^1].TrainLoss));
-        table.AddTextRow("test accuracy", Format.Percent(evaluation.Accuracy));
-        table.AddTextRow("test top-5", evaluation.Top5 is { } top5 ? Format.Percent(top5) : "-");
-        table.AddTextRow("test log-loss", Format.Number(evaluation.LogLoss));
-        table.AddTextRow("training time", history[^1].Elapsed.ToString(@"hh\:mm\:ss", CultureInfo.InvariantCulture));
-        table.AddTextRow("images/s", Format.Number(history.Average(h => h.ImagesPerSecond), "0"));
-        table.AddTextRow("model.zip", Format.Bytes(new FileInfo(modelZip).Length));
-        console.Write(table);
-    }
-
-    /// <summary>The recipe, or none with --no-augmentation, plus RandAugment when --aa gives it.</summary>
-    static AugmentationOptions Augmentation(TrainRequest request)
-    {
-        var augmentation = request.NoAugmentation ? AugmentationOptions.None : AugmentationOptions.Default;
-        if (request.AutoAugment is { } config) augmentation.RandAugment = RandAugmentOptions.Parse(config);
-        return augmentation;
     }
 }

@@ -25,6 +25,12 @@ public sealed record RecipeSettings
     /// <summary>Augmentation; null: fitted to the image size and the images per class.</summary>
     public AugmentationOptions? Augmentation { get; init; }
 
+    /// <summary>
+    /// RandAugment added to the augmentation, whether that is fitted or set; null: the augmentation's own (off when fitted).
+    /// It lets a user ask for RandAugment without fixing every other augmentation setting.
+    /// </summary>
+    public RandAugmentOptions? RandAugment { get; init; }
+
     /// <summary>Model EMA; null: on when there is validation data.</summary>
     public EmaOptions? Ema { get; init; }
 

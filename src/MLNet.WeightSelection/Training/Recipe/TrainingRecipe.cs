@@ -147,6 +147,17 @@ public static class TrainingRecipe
         var augmentation = settings.Augmentation ?? Augmentation(data.ImageSize, data.TrainingImages, data.Classes);
         choices.Add(new RecipeChoice(nameof(RecipeSettings.Augmentation), $"[{augmentation}]", settings.Augmentation is not null,
             settings.Augmentation is not null ? "" : $"{(data.ImageSize <= SmallImageSide ? "translation crop for small images" : "random resized crop")}, mixing by {data.TrainingImages / Math.Max(1, data.Classes)} images per class"));
+        if (settings.RandAugment is { } randAugment)
+        {
+            if (augmentation.RandAugment is not null)
+                throw new ArgumentException("RandAugment is set twice, as RandAugment and in Augmentation.RandAugment: set it in one place.");
+            // A copy, so that the caller's Augmentation object is never changed.
+            augmentation = augmentation.Copy();
+            augmentation.RandAugment = randAugment;
+        }
+        choices.Add(new RecipeChoice(nameof(RecipeSettings.RandAugment), augmentation.RandAugment?.ToString() ?? "off",
+            settings.RandAugment is not null || settings.Augmentation is not null,
+            settings.RandAugment is not null || settings.Augmentation is not null ? "" : "off unless set: on the data sets measured it did not help"));
 
         EmaOptions? ema;
         if (settings.Ema is { IsOff: true }) ema = null;

@@ -1,0 +1,52 @@
+using MLNet.WeightSelection.Training;
+using Xunit;
+
+namespace MLNet.WeightSelection.Tests.Training;
+
+/// <summary><see cref="RecipeSettings.RandAugment"/>: RandAugment on top of the augmentation, fitted or set, without changing the caller's object.</summary>
+public class RecipeRandAugmentSettingTests
+{
+    static readonly DataProfile SmallImages = new(TrainingImages: 90, ValidationImages: 9, Classes: 3, ImageSize: 16, SelectsFromTeacher: true);
+
+    [Fact]
+    public void RandAugment_is_added_to_the_fitted_augmentation_of_student_and_teacher_and_marked_set()
+    {
+        var randAugment = RandAugmentOptions.Parse("rand-m9-mstd0.5-inc1");
+        var recipe = TrainingRecipe.Fit(new RecipeSettings { RandAugment = randAugment }, SmallImages, seed: 1);
+
+        var fitted = TrainingRecipe.Augmentation(SmallImages.ImageSize, SmallImages.TrainingImages, SmallImages.Classes);
+        Assert.Same(randAugment, recipe.Student.Augmentation.RandAugment);
+        Assert.Same(randAugment, recipe.TeacherAdaptation!.Augmentation.RandAugment);
+        Assert.Equal(fitted.RandomCropPadding, recipe.Student.Augmentation.RandomCropPadding);
+        Assert.False(recipe.Student.Augmentation.RandomResizedCrop);
+        var choice = recipe.Choices.Single(c => c.Name == nameof(RecipeSettings.RandAugment));
+        Assert.True(choice.WasSet);
+        Assert.Equal(randAugment.ToString(), choice.Value);
+        Assert.False(recipe.Choices.Single(c => c.Name == nameof(RecipeSettings.Augmentation)).WasSet);
+    }
+
+    [Fact]
+    public void Without_it_the_fitted_augmentation_has_no_RandAugment()
+    {
+        var recipe = TrainingRecipe.Fit(new RecipeSettings(), SmallImages, seed: 1);
+        Assert.Null(recipe.Student.Augmentation.RandAugment);
+        var choice = recipe.Choices.Single(c => c.Name == nameof(RecipeSettings.RandAugment));
+        Assert.Equal("off", choice.Value);
+        Assert.False(choice.WasSet);
+    }
+
+    [Fact]
+    public void An_explicit_augmentation_gets_it_on_a_copy_and_setting_it_twice_is_refused()
+    {
+        var none = AugmentationOptions.None;
+        var recipe = TrainingRecipe.Fit(new RecipeSettings { Augmentation = none, RandAugment = RandAugmentOptions.Parse("rand-m5") }, SmallImages, seed: 1);
+        Assert.NotNull(recipe.Student.Augmentation.RandAugment);
+        Assert.Null(none.RandAugment);
+        Assert.False(recipe.Student.Augmentation.HorizontalFlip);
+
+        var both = new AugmentationOptions { RandAugment = RandAugmentOptions.Parse("rand-m5") };
+        var error = Assert.Throws<ArgumentException>(() =>
+            TrainingRecipe.Fit(new RecipeSettings { Augmentation = both, RandAugment = RandAugmentOptions.Parse("rand-m9") }, SmallImages, seed: 1));
+        Assert.Contains("RandAugment is set twice", error.Message);
+    }
+}
