@@ -132,7 +132,7 @@ public sealed class WeightSelectionOptions
     /// Fine-tunes a copy of the teacher on the training data first (at the student's image size, classifier reset to
     /// the label's classes), then selects the student from it and distills from it. Default: null, fitted: on whenever
     /// the student is selected from a teacher. <see cref="TeacherAdaptationOptions.Off"/> turns it off. It costs a
-    /// teacher training run of a third of the student's epochs, and the teacher's forward pass in every student step
+    /// teacher training run of a sixth of the student's epochs, and the teacher's forward pass in every student step
     /// while distilling.
     /// </summary>
     public TeacherAdaptationOptions? TeacherAdaptation { get; set; }

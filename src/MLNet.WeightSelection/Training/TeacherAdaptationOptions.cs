@@ -10,7 +10,7 @@ namespace MLNet.WeightSelection.Training;
 public sealed class TeacherAdaptationOptions
 {
     /// <summary>
-    /// Passes over the training data. Default: null, fitted to the data: a third of the student's optimizer steps,
+    /// Passes over the training data. Default: null, fitted to the data: a sixth of the student's optimizer steps,
     /// rounded up to whole epochs (at least 1).
     /// </summary>
     public int? Epochs { get; set; }

@@ -57,12 +57,16 @@ public sealed class TinyClassifier : ImageClassifier
     /// <summary>Called at every forward with whether the model is in training mode (for tests that watch process-wide switches).</summary>
     public Action<bool>? OnForward { get; set; }
 
+    /// <summary>When it returns true, the forward's features are NaN (standing in for a faulty native kernel).</summary>
+    public Func<bool>? PoisonFeaturesWhen { get; set; }
+
     public override Tensor ForwardFeatures(Tensor x)
     {
         OnForward?.Invoke(training);
         using var scope = NewDisposeScope();
         var y = nn.functional.relu(bn1.forward(conv1.forward(x)));
         y = nn.functional.relu(bn2.forward(conv2.forward(y)));
+        if (PoisonFeaturesWhen?.Invoke() == true) y = y.mul(double.NaN);
         return y.MoveToOuterDisposeScope();
     }
 

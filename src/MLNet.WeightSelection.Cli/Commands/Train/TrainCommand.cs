@@ -146,7 +146,7 @@ internal static class TrainCommand
         };
         var adaptEpochs = new Option<int?>("--adapt-epochs")
         {
-            Description = "Epochs of the teacher's adaptation. Default: fitted, a third of the student's epochs (at least 1).",
+            Description = "Epochs of the teacher's adaptation. Default: fitted, a sixth of the student's epochs (at least 1).",
         };
 
         var selection = SelectionOptions();

@@ -26,6 +26,7 @@ public class ExplicitSettingsTests
         nameof(RecipeSettings.Ema) => new() { Ema = new EmaOptions { Decay = 0.99 } },
         nameof(RecipeSettings.Distillation) => new() { Distillation = DistillationOptions.Features(0.5f) },
         nameof(RecipeSettings.TeacherAdaptation) => new() { TeacherAdaptation = new TeacherAdaptationOptions { Epochs = 2, LearningRate = 1e-4 } },
+        nameof(RecipeSettings.RandAugment) => new() { RandAugment = RandAugmentOptions.Parse("rand-m9-mstd0.5-inc1") },
         _ => throw new ArgumentException($"No test value for {member}: a new recipe member needs one here."),
     };
 
@@ -33,7 +34,7 @@ public class ExplicitSettingsTests
     public void Every_fitted_member_is_one_choice_in_a_fixed_order()
     {
         var recipe = TrainingRecipe.Fit(new RecipeSettings(), Data, seed: 1);
-        Assert.Equal(9, FittedMembers.Length);
+        Assert.Equal(10, FittedMembers.Length);
         Assert.Equal(FittedMembers.OrderBy(n => n), recipe.Choices.Select(c => c.Name).OrderBy(n => n));
         Assert.Equal(recipe.Choices.Select(c => c.Name), TrainingRecipe.Fit(WithOne("Epochs"), Data, seed: 2).Choices.Select(c => c.Name));
     }
@@ -55,9 +56,11 @@ public class ExplicitSettingsTests
     public void One_set_member_is_the_only_choice_marked_set(string member)
     {
         var recipe = TrainingRecipe.Fit(WithOne(member), Data, seed: 1);
+        // A set Augmentation fixes its RandAugment too (null there means off), so both of its choices count as set.
+        var set = member == nameof(RecipeSettings.Augmentation) ? new[] { member, nameof(RecipeSettings.RandAugment) } : new[] { member };
         foreach (var choice in recipe.Choices)
         {
-            Assert.Equal(choice.Name == member, choice.WasSet);
+            Assert.Equal(set.Contains(choice.Name), choice.WasSet);
             if (choice.WasSet)
             {
                 Assert.Equal("", choice.Reason);
@@ -87,6 +90,10 @@ public class ExplicitSettingsTests
                 break;
             case nameof(RecipeSettings.Ema): Assert.Same(settings.Ema, s.Ema); break;
             case nameof(RecipeSettings.Distillation): Assert.Same(settings.Distillation, s.Distillation); break;
+            case nameof(RecipeSettings.RandAugment):
+                Assert.Same(settings.RandAugment, s.Augmentation.RandAugment);
+                Assert.Equal(settings.RandAugment!.ToString(), choice.Value);
+                break;
             case nameof(RecipeSettings.TeacherAdaptation):
                 Assert.Equal(2, recipe.TeacherAdaptation!.Epochs);
                 Assert.Equal(1e-4, recipe.TeacherAdaptation.LearningRate);
@@ -104,8 +111,9 @@ public class ExplicitSettingsTests
 
         var length = TrainingRecipe.Fit(new RecipeSettings { Epochs = 40 }, Data, seed: 1);
         Assert.Equal(Math.Round(TrainingRecipe.WarmupFraction * 40, 2), length.Student.WarmupEpochs, 12);
-        // The adaptation's fitted length is a third of the student's, rounded up, at half its rate.
-        Assert.Equal(14, length.TeacherAdaptation!.Epochs);
+        // The adaptation's fitted length is a sixth of the student's, rounded up, at half its rate.
+        Assert.Equal(7, length.TeacherAdaptation!.Epochs);
+        Assert.Equal(TrainingRecipe.AdaptationEpochs(40), length.TeacherAdaptation.Epochs);
         Assert.Equal(length.Student.LearningRate / 2, length.TeacherAdaptation.LearningRate, 12);
         Assert.Equal(1, TrainingRecipe.Fit(new RecipeSettings { Epochs = 1 }, Data, seed: 1).TeacherAdaptation!.Epochs);
     }
