@@ -26,6 +26,10 @@ public static class ResultsTable
             return Format($"{best.ValidationAccuracy * 100:F2}% ({best.Epoch})");
         });
         Row("Epochs", r => Format($"{r.History.Count}"));
+        Row("Image size", r => Format($"{r.Recipe.ImageSize} px"));
+        Row("Teacher adaptation", r => r.Recipe.AdaptationText);
+        Row("Distillation", r => r.Recipe.Distillation);
+        Row("Weights kept", r => r.Recipe.WeightsKeptText);
         Row("Training time", r => Format($"{r.TrainingTime:m\\:ss}"));
         Row("Images/s (last epoch)", r => Format($"{r.History[^1].ImagesPerSecond:F0}"));
         Row("Parameters", r => Format($"{r.Cost.Parameters:N0}"));

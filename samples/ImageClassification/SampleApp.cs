@@ -14,11 +14,12 @@ namespace ImageClassification;
 /// <param name="TestAccuracy">Top-1 accuracy on the test images (fraction).</param>
 /// <param name="TestTop5">Top-5 accuracy on the test images (fraction).</param>
 /// <param name="TestLogLoss">Log-loss on the test images.</param>
-/// <param name="TrainingTime">Wall time of <c>Fit</c>: reading the images, selecting weights, training, ONNX export.</param>
+/// <param name="TrainingTime">Wall time of <c>Fit</c>: reading the images, adapting the teacher, selecting weights, training, ONNX export.</param>
 /// <param name="Cost">Parameters and MFLOPs per image.</param>
 /// <param name="ModelZipBytes">Size of the saved ML.NET model (model.zip).</param>
+/// <param name="Recipe">What the fitted recipe chose: image size, teacher adaptation, distillation, EMA.</param>
 public sealed record RunResult(string Name, IReadOnlyList<EpochMetrics> History, double TestAccuracy, double TestTop5, double TestLogLoss,
-    TimeSpan TrainingTime, ModelCost Cost, long ModelZipBytes);
+    TimeSpan TrainingTime, ModelCost Cost, long ModelZipBytes, RunRecipe Recipe);
 
 /// <summary>What a sample run produced.</summary>
 public sealed record SampleReport(RunResult WeightSelection, RunResult RandomInit, string ModelZip, string StudentOnnx, string Plot,
@@ -50,10 +51,12 @@ public static class SampleApp
         string outputDirectory = Path.GetFullPath(options.OutputDirectory);
         var distillation = options.Distill switch
         {
+            DistillMode.None => DistillationOptions.Off,
             DistillMode.Logits => DistillationOptions.Logits(),
             DistillMode.Features => DistillationOptions.Features(),
             _ => null,
         };
+        var teacherAdaptation = options.NoAdaptTeacher ? TeacherAdaptationOptions.Off : null;
 
         var ml = new MLContext(seed: options.Seed);
         var data = Workflow.LoadData(ml, dataFolder, options.Seed);
@@ -63,22 +66,23 @@ public static class SampleApp
             (data.Folder.TestWasSplit ? FormattableString.Invariant($" (no test/ folder: {SampleOptions.TestFraction:P0} of each class held out as test)") : ""));
         console.WriteLine($"Teacher  {teacher.Description}");
         console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Student  {options.Student} at {options.ImageSize}x{options.ImageSize} px, {options.Epochs} epochs, seed {options.Seed}, " +
-            $"distillation {options.Distill.ToString().ToLowerInvariant()}, {Environment.ProcessorCount} cores"));
+            $"Student  {options.Student} at {(options.ImageSize is { } side ? $"{side}x{side} px" : "a fitted image size")}, {options.Epochs} epochs, seed {options.Seed}, " +
+            $"distillation {options.Distill.ToString().ToLowerInvariant()}, teacher adaptation {(options.NoAdaptTeacher ? "off" : "fitted")}, " +
+            $"{Environment.ProcessorCount} cores; the rest fitted to the data"));
         console.WriteLine();
 
         var initializations = new[] { Initialization.WeightSelection, Initialization.Random };
         var board = new ProgressBoard(console, live);
-        var fitted = board.Show(RunNames, options.Epochs, rows =>
+        var fitted = board.Show(RunNames, rows =>
         {
             var models = new List<(Microsoft.ML.Data.TransformerChain<Microsoft.ML.Transforms.KeyToValueMappingTransformer> Model, TimeSpan Time)>();
             for (int i = 0; i < initializations.Length; i++)
             {
                 var row = rows[i];
-                row.Status("reading images, " + (initializations[i] == Initialization.WeightSelection ? "selecting weights from the teacher" : "random initialization"));
+                row.Status("reading images and fitting the recipe");
                 var watch = Stopwatch.StartNew();
                 var model = Workflow.TrainStudent(ml, data.TrainData, teacher, options.Student, initializations[i], options.ImageSize,
-                    options.Epochs, options.Seed, distillation, row.Epoch);
+                    options.Epochs, options.Seed, distillation, teacherAdaptation, row.Recipe, row.TeacherEpoch, row.Epoch);
                 watch.Stop();
                 var history = model.OfType<WeightSelectionTransformer>().Single().History;
                 row.Done(string.Create(CultureInfo.InvariantCulture,
@@ -99,7 +103,7 @@ public static class SampleApp
                 using var zip = new MemoryStream();
                 ml.Model.Save(model, data.TrainData.Schema, zip);
                 results.Add(new RunResult(RunNames[i], student.History, metrics.MicroAccuracy, metrics.TopKAccuracy, metrics.LogLoss,
-                    time, ModelCost.Of(student.StudentSpec), zip.Length));
+                    time, ModelCost.Of(student.StudentSpec), zip.Length, RunRecipe.Of(student)));
             }
 
             var (modelZip, studentOnnx) = Workflow.Save(ml, fitted[0].Model, data.TrainData, outputDirectory);
@@ -109,6 +113,9 @@ public static class SampleApp
             OutputFile.Write(resultsJson, stream => JsonSerializer.Serialize(stream, ResultsDocument(options, data.Folder, results),
                 new JsonSerializerOptions { WriteIndented = true }));
 
+            console.WriteLine();
+            foreach (var result in results)
+                console.WriteLine($"Recipe   {result.Name}: {result.Recipe.Summary}");
             console.WriteLine();
             console.Write(ResultsTable.Create(results));
             console.WriteLine();
@@ -148,6 +155,7 @@ public static class SampleApp
             options.Epochs,
             options.ImageSize,
             distill = options.Distill.ToString().ToLowerInvariant(),
+            options.NoAdaptTeacher,
             options.Seed,
             cores = Environment.ProcessorCount,
         },
@@ -163,6 +171,17 @@ public static class SampleApp
             r.Cost.Parameters,
             r.Cost.MegaFlops,
             r.ModelZipBytes,
+            recipe = new
+            {
+                r.Recipe.ImageSize,
+                r.Recipe.Summary,
+                teacherAdaptationEpochs = r.Recipe.AdaptationEpochs,
+                teacherAdaptationSeconds = r.Recipe.AdaptationTime?.TotalSeconds,
+                r.Recipe.Distillation,
+                r.Recipe.EmaOn,
+                r.Recipe.KeptEma,
+                choices = r.Recipe.Choices.Select(c => new { c.Name, c.Value, c.WasSet, c.Reason }),
+            },
             history = r.History.Select(m => new
             {
                 m.Epoch, m.TrainLoss, m.ValidationAccuracy, m.ValidationTop5, m.ValidationLoss, m.LearningRate, m.ImagesPerSecond,

@@ -117,15 +117,27 @@ public static class SampleCommandLine
             Description = "The student's architecture, of the teacher's family: preset, inline JSON or .json spec.",
             DefaultValueFactory = _ => SampleOptions.DefaultStudent,
         };
-        readonly Option<int> _epochs = IntOption("--epochs", "Passes over the training data (both runs).",
+        readonly Option<int> _epochs = IntOption("--epochs",
+            $"Passes over the training data (both runs). Default: {SampleOptions.DefaultEpochs}, set by the sample: the library's fitted recipe "
+            + "would choose more (each run's recipe line names its choice), and the sample caps it so that both runs finish within "
+            + "5 minutes on 2 cores.",
             SampleOptions.DefaultEpochs, min: 1, max: 100_000);
-        readonly Option<int> _imageSize = IntOption("--image-size",
-            "Side of the square images the students see, in pixels (time grows with its square).",
-            SampleOptions.DefaultImageSize, min: 8, max: 1024);
+        readonly Option<int?> _imageSize = NullableIntOption("--image-size",
+            "Side of the square images the students see, in pixels (time grows with its square). Default: fitted to the images' "
+            + "own side and the architecture (28 px images train at 56 px).",
+            min: 8, max: 1024);
         readonly Option<string> _distill = new("--distill")
         {
-            Description = "Knowledge distillation from the teacher in both runs: none, logits (the teacher's classifier must have the data's classes) or features.",
-            DefaultValueFactory = _ => "none",
+            Description = "Knowledge distillation from the teacher: fitted (logits of the adapted teacher for weight selection, none for "
+                + "random init, which has no adapted teacher), none, logits (both runs; random init distills the teacher as given, whose "
+                + "classifier must then have the data's classes) or features (both runs).",
+            DefaultValueFactory = _ => "fitted",
+        };
+        readonly Option<bool> _noAdaptTeacher = new("--no-adapt-teacher")
+        {
+            Description = "Select the weight-selection student from the teacher as given. Default: the teacher is first fine-tuned on the "
+                + "training images at the student's image size with its classifier reset to the data's classes (a sixth of the "
+                + "student's epochs); the student is selected from it and distills its logits.",
         };
         readonly Option<string> _out = new("--out")
         {
@@ -137,7 +149,7 @@ public static class SampleCommandLine
 
         public Definition()
         {
-            _distill.AcceptOnlyFromAmong("none", "logits", "features");
+            _distill.AcceptOnlyFromAmong("fitted", "none", "logits", "features");
             _data.Validators.Add(r =>
             {
                 if (r.GetValueOrDefault<string?>() is { } data && !Directory.Exists(data)) r.AddError($"--data folder '{data}' does not exist");
@@ -156,9 +168,10 @@ public static class SampleCommandLine
             });
             Root = new RootCommand(
                 "Trains two students with the same recipe and seed, one initialized from a larger teacher by weight selection "
-                + "(Xu et al., ICLR 2024) and one from random init, and compares them.")
+                + "(Xu et al., ICLR 2024) and one from random init, and compares them. What is not set here is fitted to the data by "
+                + "the library's recipe and printed.")
             {
-                _data, _teacher, _teacherArch, _student, _epochs, _imageSize, _distill, _out, _seed,
+                _data, _teacher, _teacherArch, _student, _epochs, _imageSize, _distill, _noAdaptTeacher, _out, _seed,
             };
             Root.Validators.Add(ValidateTogether);
         }
@@ -183,6 +196,21 @@ public static class SampleCommandLine
             },
         };
 
+        /// <summary>An optional integer option: absent gives null (fitted); present, it is checked like <see cref="IntOption"/>.</summary>
+        static Option<int?> NullableIntOption(string name, string description, int min, int max) => new(name)
+        {
+            Description = description,
+            CustomParser = result =>
+            {
+                string text = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
+                if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value))
+                    result.AddError($"{name} must be an integer; got '{text}'");
+                else if (value < min || value > max)
+                    result.AddError($"{name} must be between {min} and {max}; got {value}");
+                return value;
+            },
+        };
+
         public SampleOptions ToOptions(ParseResult result) => new()
         {
             DataDirectory = result.GetValue(_data),
@@ -192,6 +220,7 @@ public static class SampleCommandLine
             Epochs = result.GetValue(_epochs),
             ImageSize = result.GetValue(_imageSize),
             Distill = Enum.Parse<DistillMode>(result.GetValue(_distill)!, ignoreCase: true),
+            NoAdaptTeacher = result.GetValue(_noAdaptTeacher),
             OutputDirectory = result.GetValue(_out)!,
             Seed = result.GetValue(_seed),
         };
@@ -204,6 +233,12 @@ public static class SampleCommandLine
                 result.AddError("--teacher-arch needs --teacher (the default teacher is ONNX and needs no architecture)");
             if (teacher is not null && File.Exists(teacher) && !IsOnnx(teacher) && string.IsNullOrWhiteSpace(arch))
                 result.AddError($"--teacher '{teacher}' is not ONNX, so --teacher-arch must name its architecture (e.g. resnet50)");
+            // Caught here rather than by the library when the second run starts, minutes later: random init has no adapted
+            // teacher, and the default teacher's classifier has ImageNet's classes, never the data's.
+            if (teacher is null && result.GetValue(_distill) == "logits")
+                result.AddError("--distill logits applies to both runs, and random init distills the teacher as given: the default teacher's "
+                    + "classifier has ImageNet's 1,000 classes, not the data's. Use --distill fitted (logits of the adapted teacher for weight "
+                    + "selection only), features, or a --teacher fine-tuned on these classes");
         }
     }
 }

@@ -37,9 +37,26 @@ public static class Workflow
         return teacher;
     }
 
-    /// <summary>Trains one student with the given initialization; everything else is the same recipe.</summary>
+    /// <summary>
+    /// Trains one student with the given initialization. What is null is fitted to the data by the library's recipe, the
+    /// same rules for both runs; the recipe adapts the teacher and distills from it only when the student is selected from it.
+    /// </summary>
+    /// <param name="ml">The ML.NET context.</param>
+    /// <param name="trainData">Training rows (ImagePath, Label); a tenth is held out for validation.</param>
+    /// <param name="teacher">The teacher the student is selected from (and distills from).</param>
+    /// <param name="student">The student's architecture.</param>
+    /// <param name="initialization">Weight selection or random init.</param>
+    /// <param name="imageSize">Side of the training images; null: fitted.</param>
+    /// <param name="epochs">The student's passes over the training data.</param>
+    /// <param name="seed">Seed of the run.</param>
+    /// <param name="distillation">Distillation; null: fitted (logits of the adapted teacher for weight selection).</param>
+    /// <param name="teacherAdaptation">Teacher adaptation; null: fitted (on for weight selection), or <see cref="TeacherAdaptationOptions.Off"/>.</param>
+    /// <param name="onRecipe">Called once the recipe is fitted, before the teacher is adapted.</param>
+    /// <param name="onTeacherEpoch">Called after every epoch of the teacher's adaptation.</param>
+    /// <param name="onEpoch">Called after every epoch of the student.</param>
     public static TransformerChain<KeyToValueMappingTransformer> TrainStudent(MLContext ml, IDataView trainData, Teacher teacher,
-        string student, Initialization initialization, int imageSize, int epochs, int seed, DistillationOptions? distillation,
+        string student, Initialization initialization, int? imageSize, int epochs, int seed, DistillationOptions? distillation,
+        TeacherAdaptationOptions? teacherAdaptation, Action<FittedRecipe> onRecipe, Action<EpochMetrics> onTeacherEpoch,
         Action<EpochMetrics> onEpoch)
     {
         // <notebook:train>
@@ -50,10 +67,13 @@ public static class Workflow
                 Teacher = teacher,
                 Student = student,
                 Initialization = initialization,
-                ImageSize = imageSize,
+                ImageSize = imageSize,                  // null: fitted to the images' side
                 Epochs = epochs,
                 Seed = seed,
-                Distillation = distillation,
+                Distillation = distillation,            // null: fitted
+                TeacherAdaptation = teacherAdaptation,  // null: fitted, on for weight selection
+                RecipeCallback = onRecipe,
+                TeacherAdaptationMetricsCallback = onTeacherEpoch,
                 MetricsCallback = onEpoch,
             }))
             .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
