@@ -235,7 +235,8 @@ public static class SampleCommandLine
                 result.AddError($"--teacher '{teacher}' is not ONNX, so --teacher-arch must name its architecture (e.g. resnet50)");
             // Caught here rather than by the library when the second run starts, minutes later: random init has no adapted
             // teacher, and the default teacher's classifier has ImageNet's classes, never the data's.
-            if (teacher is null && result.GetValue(_distill) == "logits")
+            // The token, not GetValue: a value outside the accepted ones makes GetValue throw instead of reporting.
+            if (teacher is null && result.GetResult(_distill) is { Tokens: [.., { Value: "logits" }] })
                 result.AddError("--distill logits applies to both runs, and random init distills the teacher as given: the default teacher's "
                     + "classifier has ImageNet's 1,000 classes, not the data's. Use --distill fitted (logits of the adapted teacher for weight "
                     + "selection only), features, or a --teacher fine-tuned on these classes");

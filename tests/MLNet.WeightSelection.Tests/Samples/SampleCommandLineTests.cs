@@ -16,7 +16,58 @@ public class SampleCommandLineTests
         Assert.Equal("out", options.OutputDirectory);
         Assert.Null(options.DataDirectory);
         Assert.Null(options.TeacherCheckpoint);
-        Assert.Equal(DistillMode.None, options.Distill);
+        Assert.Equal(SampleOptions.DefaultEpochs, options.Epochs);
+        Assert.Null(options.ImageSize);
+        Assert.Equal(DistillMode.Fitted, options.Distill);
+        Assert.False(options.NoAdaptTeacher);
+    }
+
+    [Theory]
+    [InlineData("fitted", DistillMode.Fitted)]
+    [InlineData("none", DistillMode.None)]
+    [InlineData("features", DistillMode.Features)]
+    public void Distill_reads_each_mode(string text, DistillMode expected)
+    {
+        var (options, error) = SampleCommandLine.Parse(new[] { "--distill", text });
+
+        Assert.Null(error);
+        Assert.Equal(expected, options!.Distill);
+    }
+
+    [Fact]
+    public void Distill_logits_with_a_teacher_of_ones_own_is_read()
+    {
+        string teacher = Path.Combine(TestPaths.NewTempDirectory(), "t.onnx");
+        File.WriteAllBytes(teacher, new byte[] { 0 });
+
+        var (options, error) = SampleCommandLine.Parse(new[] { "--teacher", teacher, "--distill", "logits" });
+
+        Assert.Null(error);
+        Assert.Equal(DistillMode.Logits, options!.Distill);
+    }
+
+    [Fact]
+    public void Distill_logits_with_the_default_imagenet_teacher_is_refused_before_any_run()
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+
+        int code = SampleCommandLine.Run(new[] { "--distill", "logits" }, stdout, stderr, interactive: false);
+
+        Assert.Equal(SampleCommandLine.UsageError, code);
+        Assert.Contains("--distill logits applies to both runs", stderr.ToString());
+        Assert.Contains("1,000 classes", stderr.ToString());
+        Assert.Equal("", stdout.ToString());
+    }
+
+    [Fact]
+    public void No_adapt_teacher_is_a_switch()
+    {
+        var (options, error) = SampleCommandLine.Parse(new[] { "--no-adapt-teacher" });
+
+        Assert.Null(error);
+        Assert.True(options!.NoAdaptTeacher);
+        Assert.Equal(new SampleOptions { NoAdaptTeacher = true }, options);
     }
 
     [Fact]
@@ -29,14 +80,14 @@ public class SampleCommandLineTests
         var (options, error) = SampleCommandLine.Parse(new[]
         {
             "--data", data, "--teacher", teacher, "--teacher-arch", "resnet50", "--student", "resnet26", "--epochs", "3",
-            "--image-size", "48", "--distill", "features", "--out", "results", "--seed", "7",
+            "--image-size", "48", "--distill", "features", "--no-adapt-teacher", "--out", "results", "--seed", "7",
         });
 
         Assert.Null(error);
         Assert.Equal(new SampleOptions
         {
             DataDirectory = data, TeacherCheckpoint = teacher, TeacherArchitecture = "resnet50", Student = "resnet26", Epochs = 3,
-            ImageSize = 48, Distill = DistillMode.Features, OutputDirectory = "results", Seed = 7,
+            ImageSize = 48, Distill = DistillMode.Features, NoAdaptTeacher = true, OutputDirectory = "results", Seed = 7,
         }, options);
     }
 
@@ -46,6 +97,8 @@ public class SampleCommandLineTests
         { new[] { "--epochs", "many" }, "--epochs must be an integer; got 'many'" },
         { new[] { "--image-size", "4" }, "--image-size must be between 8 and 1024; got 4" },
         { new[] { "--image-size", "2048" }, "--image-size must be between 8 and 1024; got 2048" },
+        { new[] { "--image-size", "big" }, "--image-size must be an integer; got 'big'" },
+        { new[] { "--no-adapt-teacher", "yes-please" }, "yes-please" },
         { new[] { "--seed", "1.5" }, "--seed must be an integer; got '1.5'" },
         { new[] { "--distill", "attention" }, "attention" },
         { new[] { "--data", "/nonexistent/ws-sample-data" }, "--data folder '/nonexistent/ws-sample-data' does not exist" },
@@ -91,8 +144,13 @@ public class SampleCommandLineTests
         int code = SampleCommandLine.Run(new[] { "--help" }, stdout, new StringWriter(), interactive: false);
 
         Assert.Equal(0, code);
-        foreach (var option in new[] { "--data", "--teacher", "--teacher-arch", "--student", "--epochs", "--image-size", "--distill", "--out", "--seed" })
-            Assert.Contains(option, stdout.ToString());
+        string help = stdout.ToString();
+        foreach (var option in new[] { "--data", "--teacher", "--teacher-arch", "--student", "--epochs", "--image-size", "--distill", "--no-adapt-teacher", "--out", "--seed" })
+            Assert.Contains(option, help);
+        // The epochs are the sample's cap, not the recipe's choice, and help says so (help wraps long lines).
+        string words = string.Join(" ", help.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("fitted recipe would choose more", words);
+        Assert.Contains("within 5 minutes on 2 cores", words);
     }
 
     [Fact]

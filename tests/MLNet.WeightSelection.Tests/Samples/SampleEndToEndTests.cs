@@ -10,7 +10,8 @@ using Xunit;
 namespace MLNet.WeightSelection.Tests.Samples;
 
 /// <summary>
-/// The whole sample, in-process, on a tiny ImageFolder (16-px PNGs) with a tiny ResNet teacher checkpoint and one epoch.
+/// The whole sample, in-process, on a tiny ImageFolder (16-px PNGs) with a tiny ResNet teacher checkpoint and one epoch
+/// (the fitted teacher adaptation then takes one epoch too).
 /// Runs alone: training seeds libtorch's process-wide generator.
 /// </summary>
 [Collection("GlobalTorchState")]
@@ -35,11 +36,20 @@ public class SampleEndToEndTests
         Assert.True(code == SampleCommandLine.Success, $"exit code {code}: {stderr}\n{log}");
         Assert.Equal("", stderr.ToString());
 
-        // Plain progress lines (stdout is not a terminal), the table and the prediction.
+        // Plain progress lines (stdout is not a terminal): the fitted totals, the teacher's adaptation for weight selection only.
+        Assert.Contains("[weight selection] recipe fitted: teacher adaptation 1 epoch, then 1 student epoch", log);
+        Assert.Contains("[weight selection] adapting the teacher: epoch 1/1  loss ", log);
         Assert.Contains("[weight selection] epoch 1/1  loss ", log);
+        Assert.Contains("[random init] recipe fitted: 1 student epoch", log);
+        Assert.DoesNotContain("[random init] adapting the teacher", log);
         Assert.Contains("[random init] epoch 1/1  loss ", log);
+        // Each run's recipe line, the table and the prediction.
+        Assert.Contains("Recipe   weight selection: Recipe for 27 training images of 3 classes at 16 px: ", log);
+        Assert.Contains("Recipe   random init: Recipe for 27 training images of 3 classes at 16 px: ", log);
         Assert.Contains("Test results", log);
         Assert.Contains("MFLOPs per image", log);
+        foreach (var row in new[] { "Image size", "Teacher adaptation", "Distillation", "Weights kept" })
+            Assert.Contains(row, log);
         Assert.Contains("Predict  ", log);
         Assert.False(log.Contains('\u001b', StringComparison.Ordinal), "plain output has no ANSI escape codes");
 
@@ -93,6 +103,22 @@ public class SampleEndToEndTests
         Assert.All(runs, r => Assert.Equal(1, r.GetProperty("history").GetArrayLength()));
         Assert.All(runs, r => Assert.True(r.GetProperty("Parameters").GetInt64() > 0));
         Assert.Equal(30, json.RootElement.GetProperty("trainImages").GetInt32());
+
+        // ... and each run's recipe: adaptation and distillation for weight selection only; the epochs and size as set.
+        var selected = runs[0].GetProperty("recipe");
+        var random = runs[1].GetProperty("recipe");
+        Assert.Equal(16, selected.GetProperty("ImageSize").GetInt32());
+        Assert.Equal(1, selected.GetProperty("teacherAdaptationEpochs").GetInt32());
+        Assert.True(selected.GetProperty("teacherAdaptationSeconds").GetDouble() > 0);
+        Assert.StartsWith("Logits", selected.GetProperty("Distillation").GetString());
+        Assert.Equal(JsonValueKind.Null, random.GetProperty("teacherAdaptationEpochs").ValueKind);
+        Assert.Equal("off", random.GetProperty("Distillation").GetString());
+        static JsonElement Choice(JsonElement recipe, string name) =>
+            recipe.GetProperty("choices").EnumerateArray().Single(c => c.GetProperty("Name").GetString() == name);
+        Assert.True(Choice(selected, "Epochs").GetProperty("WasSet").GetBoolean());
+        Assert.Equal("1", Choice(selected, "Epochs").GetProperty("Value").GetString());
+        Assert.False(Choice(selected, "BatchSize").GetProperty("WasSet").GetBoolean());
+        Assert.NotEqual("", Choice(selected, "BatchSize").GetProperty("Reason").GetString());
         Assert.Equal(6, json.RootElement.GetProperty("testImages").GetInt32());
     }
 
@@ -104,11 +130,11 @@ public class SampleEndToEndTests
         string output = Path.Combine(TestPaths.NewTempDirectory(), "out");
         var stderr = new StringWriter();
 
-        // The tiny teacher's classifier has 5 classes, the data 3: logit distillation cannot work.
+        // The tiny teacher's classifier has 5 classes, the data 3: without adaptation, logit distillation cannot work.
         int code = SampleCommandLine.Run(new[]
         {
             "--data", data, "--teacher", teacher, "--teacher-arch", SampleFixtures.TeacherSpec, "--student", SampleFixtures.StudentSpec,
-            "--epochs", "1", "--image-size", "16", "--out", output, "--distill", "logits",
+            "--epochs", "1", "--image-size", "16", "--out", output, "--distill", "logits", "--no-adapt-teacher",
         }, new StringWriter(), stderr, interactive: false);
 
         Assert.Equal(SampleCommandLine.RunFailed, code);
