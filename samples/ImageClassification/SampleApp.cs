@@ -66,7 +66,7 @@ public static class SampleApp
             (data.Folder.TestWasSplit ? FormattableString.Invariant($" (no test/ folder: {SampleOptions.TestFraction:P0} of each class held out as test)") : ""));
         console.WriteLine($"Teacher  {teacher.Description}");
         console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Student  {options.Student} at {(options.ImageSize is { } side ? $"{side}x{side} px" : "a fitted image size")}, {options.Epochs} epochs, seed {options.Seed}, " +
+            $"Student  {options.Student} at {(options.ImageSize is { } side ? $"{side}x{side} px" : "a fitted image size")}, {options.Epochs} epoch{(options.Epochs == 1 ? "" : "s")}, seed {options.Seed}, " +
             $"distillation {options.Distill.ToString().ToLowerInvariant()}, teacher adaptation {(options.NoAdaptTeacher ? "off" : "fitted")}, " +
             $"{Environment.ProcessorCount} cores; the rest fitted to the data"));
         console.WriteLine();

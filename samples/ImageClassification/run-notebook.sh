@@ -11,8 +11,9 @@
 # (dotnet interactive jupyter install). Then it builds the sample, which the notebook loads from bin/Release/net10.0.
 #
 # Settings (environment):
-#   WS_NOTEBOOK_SHORT    1 (the default here): 100 training and 20 test images per class, 3 epochs at 32 px, under a
-#                        minute of training. 0: the sample's full defaults (3,000 images, 10 epochs at 64 px).
+#   WS_NOTEBOOK_SHORT    1 (the default here): 100 training and 20 test images per class, 3 epochs at 32 px (the fitted
+#                        teacher adaptation then takes 1 epoch). 0: the sample's full defaults (3,000 images, 6 epochs,
+#                        the image size and the rest of the recipe fitted).
 #   WS_NOTEBOOK_OUT      where the notebook writes model.zip, student.onnx and accuracy.png; set by this script to
 #                        <output folder>/out.
 #   PYTHON               the Python with Jupyter (default: /usr/bin/python3, Debian's, when present).
