@@ -65,7 +65,7 @@ public class TrainRecipeCommandTests
         Assert.Equal("2 (set)", SummaryValue(run.Out, "epochs"));
         Assert.Equal("16 (set)", SummaryValue(run.Out, "image size"));
         Assert.StartsWith($"{G3(TrainingRecipe.LearningRate(batch))} (fitted: ", SummaryValue(run.Out, "learning rate"));
-        Assert.Equal($"1 epochs at lr {G3(TrainingRecipe.LearningRate(batch) / 2)} (set)", SummaryValue(run.Out, "teacher adaptation"));
+        Assert.Equal($"1 epoch at lr {G3(TrainingRecipe.LearningRate(batch) / 2)} (set)", SummaryValue(run.Out, "teacher adaptation"));
         Assert.Equal("Logits(alpha=1, T=1) (fitted: logits of the adapted teacher)", SummaryValue(run.Out, "distillation"));
         Assert.EndsWith("(fitted: on with validation data)", SummaryValue(run.Out, "EMA"));
         // 16 px is a small image: a translation crop, and no mixing at 9 images per class.

@@ -208,7 +208,7 @@ public static class TrainingRecipe
                 Augmentation = augmentation,
                 Seed = seed,
             };
-            choices.Add(new RecipeChoice(nameof(RecipeSettings.TeacherAdaptation), $"{teacherEpochs} epochs at lr {F(teacherLr)}",
+            choices.Add(new RecipeChoice(nameof(RecipeSettings.TeacherAdaptation), $"{teacherEpochs} {(teacherEpochs == 1 ? "epoch" : "epochs")} at lr {F(teacherLr)}",
                 settings.TeacherAdaptation is not null, settings.TeacherAdaptation is not null ? "" : "on when the student is selected from a teacher; a sixth of the student's epochs at half its learning rate"));
         }
         else
