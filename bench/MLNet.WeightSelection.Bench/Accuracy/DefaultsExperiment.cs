@@ -90,28 +90,9 @@ static class DefaultsExperiment
     }
 
     static object Featurizer(string storeName, GreyImageSet trainSet, IReadOnlyList<(int Row, int Label)> subset,
-        GreyImageSet testSet, IReadOnlyList<(int Row, int Label)> testRows, int size, int seed)
-    {
-        var baseline = new FeaturizerBaseline();
-        string cache = storeName + "-featurizer";
-        var clock = Stopwatch.StartNew();
-        var trainFeatures = baseline.Featurize(trainSet, cache, "train", subset.Select(s => s.Row).ToList(), out _);
-        var testFeatures = baseline.Featurize(testSet, cache, ReferenceEquals(trainSet, testSet) ? "train" : "test", testRows.Select(s => s.Row).ToList(), out _);
-        double featurizeSeconds = clock.Elapsed.TotalSeconds;
-        double accuracy = baseline.TrainAndTest(
-            subset.Select(s => (trainFeatures[s.Row], s.Label)).ToList(),
-            testRows.Select(s => (testFeatures[s.Row], s.Label)).ToList(), Classes);
-        Console.Error.WriteLine($"  -> test accuracy {accuracy:P2}");
-        return new
-        {
-            method = "featurizer", size, seed,
-            pipeline = "ResizeImages(224) → ExtractPixels → DnnFeaturizeImage(ResNet18) → LbfgsMaximumEntropy (defaults)",
-            test_images = testRows.Count,
-            test_accuracy = accuracy,
-            featurize_seconds_this_run = featurizeSeconds,
-            featurizer_mmacs_per_image = ResNetFlops.Forward((ResNetSpec)ModelRegistry.ResolveSpec("resnet18"), 224, 0) / 2e6,
-        };
-    }
+        GreyImageSet testSet, IReadOnlyList<(int Row, int Label)> testRows, int size, int seed) =>
+        new FeaturizerBaseline().Run(trainSet, "train", testSet, ReferenceEquals(trainSet, testSet) ? "train" : "test", storeName + "-featurizer",
+            subset, testRows, Classes, size, seed);
 
     static object Train(string method, IReadOnlyDictionary<string, string> overrides, GreyImageSet trainSet, IReadOnlyList<(int Row, int Label)> subset,
         GreyImageSet testSet, IReadOnlyList<(int Row, int Label)> testRows, int size, int seed)

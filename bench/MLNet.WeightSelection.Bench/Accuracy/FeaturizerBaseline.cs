@@ -2,7 +2,10 @@ using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Image;
+using MLNet.WeightSelection.Bench.Inference;
 using MLNet.WeightSelection.Bench.Infra;
+using MLNet.WeightSelection.Models;
+using MLNet.WeightSelection.Models.ResNet;
 
 namespace MLNet.WeightSelection.Bench.Accuracy;
 
@@ -36,10 +39,6 @@ sealed class FeaturizerBaseline
         public float[] Features { get; set; } = Array.Empty<float>();
     }
 
-    /// <summary>Features of <paramref name="rows"/> of <paramref name="data"/>, computing only the ones not cached yet.</summary>
-    public Dictionary<int, float[]> Featurize(FashionMnist data, string split, IReadOnlyList<int> rows, out double secondsPerImage) =>
-        Featurize(GreyImageSet.From(data, split), "fmnist-featurizer", split, rows, out secondsPerImage);
-
     /// <summary>Features of <paramref name="rows"/> of <paramref name="data"/>, cached under bench/out/<paramref name="cacheFolder"/>.</summary>
     public Dictionary<int, float[]> Featurize(GreyImageSet data, string cacheFolder, string split, IReadOnlyList<int> rows, out double secondsPerImage)
     {
@@ -72,6 +71,35 @@ sealed class FeaturizerBaseline
             secondsPerImage = clock.Elapsed.TotalSeconds / missing.Count;
         }
         return rows.Distinct().ToDictionary(r => r, r => cache[r]);
+    }
+
+    /// <summary>
+    /// One stored run of the baseline: features of the subset and the test rows (cached under
+    /// bench/out/<paramref name="cacheFolder"/>), <c>LbfgsMaximumEntropy</c> on the subset, accuracy on the test rows.
+    /// </summary>
+    public object Run(GreyImageSet trainSet, string trainSplit, GreyImageSet testSet, string testSplit, string cacheFolder,
+        IReadOnlyList<(int Row, int Label)> subset, IReadOnlyList<(int Row, int Label)> testRows, int classes, int size, int seed)
+    {
+        var clock = Stopwatch.StartNew();
+        var trainFeatures = Featurize(trainSet, cacheFolder, trainSplit, subset.Select(s => s.Row).ToList(), out double trainCost);
+        var testFeatures = Featurize(testSet, cacheFolder, testSplit, testRows.Select(s => s.Row).ToList(), out double testCost);
+        double featurizeSeconds = clock.Elapsed.TotalSeconds;
+        clock.Restart();
+        double accuracy = TrainAndTest(
+            subset.Select(s => (trainFeatures[s.Row], s.Label)).ToList(),
+            testRows.Select(s => (testFeatures[s.Row], s.Label)).ToList(), classes);
+        Console.Error.WriteLine($"  -> test accuracy {accuracy:P2}");
+        return new
+        {
+            method = "featurizer", size, seed,
+            pipeline = "ResizeImages(224) → ExtractPixels → DnnFeaturizeImage(ResNet18) → LbfgsMaximumEntropy (defaults)",
+            test_images = testRows.Count,
+            test_accuracy = accuracy,
+            featurize_seconds_this_run = featurizeSeconds,
+            featurize_seconds_per_image = double.IsNaN(trainCost) ? testCost : trainCost,
+            train_seconds = clock.Elapsed.TotalSeconds,
+            featurizer_mmacs_per_image = ResNetFlops.Forward((ResNetSpec)ModelRegistry.ResolveSpec("resnet18"), 224, 0) / 2e6,
+        };
     }
 
     /// <summary>Trains <c>LbfgsMaximumEntropy</c> (defaults) on the training features and returns the test accuracy.</summary>

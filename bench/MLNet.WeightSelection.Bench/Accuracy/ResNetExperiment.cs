@@ -103,29 +103,9 @@ static class ResNetExperiment
     }
 
     static object Featurizer(FashionMnist trainSet, FashionMnist testSet, IReadOnlyList<(int Row, int Label)> subset,
-        IReadOnlyList<(int Row, int Label)> testRows, int size, int seed)
-    {
-        var baseline = new FeaturizerBaseline();
-        var clock = Stopwatch.StartNew();
-        var trainFeatures = baseline.Featurize(trainSet, "train", subset.Select(s => s.Row).ToList(), out double trainCost);
-        var testFeatures = baseline.Featurize(testSet, "test", testRows.Select(s => s.Row).ToList(), out double testCost);
-        double featurizeSeconds = clock.Elapsed.TotalSeconds;
-        clock.Restart();
-        double accuracy = baseline.TrainAndTest(
-            subset.Select(s => (trainFeatures[s.Row], s.Label)).ToList(),
-            testRows.Select(s => (testFeatures[s.Row], s.Label)).ToList(), Classes);
-        Console.Error.WriteLine($"  -> test accuracy {accuracy:P2}");
-        return new
-        {
-            method = "featurizer", size, seed,
-            pipeline = "ResizeImages(224) → ExtractPixels → DnnFeaturizeImage(ResNet18) → LbfgsMaximumEntropy (defaults)",
-            test_images = testRows.Count,
-            test_accuracy = accuracy,
-            featurize_seconds_this_run = featurizeSeconds,
-            featurize_seconds_per_image = double.IsNaN(trainCost) ? testCost : trainCost,
-            train_seconds = clock.Elapsed.TotalSeconds,
-        };
-    }
+        IReadOnlyList<(int Row, int Label)> testRows, int size, int seed) =>
+        new FeaturizerBaseline().Run(GreyImageSet.From(trainSet, "train"), "train", GreyImageSet.From(testSet, "test"), "test", "fmnist-featurizer",
+            subset, testRows, Classes, size, seed);
 
     static void WriteSummary(RunStore store, string[] raw, MachineInfo machine, DateTime started)
     {

@@ -15,18 +15,21 @@ namespace MLNet.WeightSelection.Bench.Accuracy;
 
 /// <summary>
 /// Issue 6, section 4, the ViT transfer experiment:
-/// <c>vit-transfer --teacher-embed 192 [--sizes 250,1000] [--depths 12,6] [--seeds 1,2] [--epochs 250:100,1000:50]</c>.
+/// <c>vit-transfer --teacher-embed 192 [--sizes 250,1000] [--depths 12,6] [--seeds 1,2] [--epochs 250:100,1000:50] [--methods ws,random,new-ws,new-ws-noadapt,new-random]</c>.
 /// Students of half the teacher's width (3 heads) at depth 12 and 6 (first-N layer selection) learn Fashion-MNIST
 /// classes 5–9 from 250 or 1,000 training images, initialized by weight selection from the teacher pretrained on
 /// classes 0–4 (<c>vit-pretrain</c>) or randomly, with the same recipe. After every epoch they are validated on a fixed
 /// class-balanced 1,000 of the 5,000 test images of classes 5–9 (the curves); the final model is tested on all 5,000.
 /// <c>--probe</c> adds the linear-probe accuracy of both initializations (the paper's Table 9) through
-/// <see cref="WeightSelectionLinearProbe"/>. Runs are stored as they end and skipped when repeated.
+/// <see cref="WeightSelectionLinearProbe"/>. The <c>new-*</c> methods train through <c>Fit</c> on the fitted recipe
+/// instead (<see cref="VitTransferFitted"/>; issue 13). Runs are stored as they end and skipped when repeated.
 /// </summary>
 static class VitTransfer
 {
     const int Classes = 5;
     const int CurveImages = 1000;
+    const int FittedMaxSize = 1000;
+    const int FittedMaxSeed = 9;
 
     public static int Run(Args args, string[] raw)
     {
@@ -58,6 +61,12 @@ static class VitTransfer
         using var test = testSet.ToDataset(testRows, Classes);
         using var curve = testSet.ToDataset(FashionMnist.Balanced(testRows, CurveImages / Classes, seed: 0), Classes);
         using var teacher = SafeTensorsFile.Open(teacherPath);
+        // The fitted runs' validation rows stay the same whatever this command's sizes and seeds: they avoid every
+        // subset of up to FittedMaxSize images for seeds 1 to FittedMaxSeed.
+        if (methods.Any(VitTransferFitted.Methods.Contains) && (sizes.Max() > FittedMaxSize || seeds.Max() > FittedMaxSeed))
+            throw new ArgumentException($"The fitted methods validate on images outside every subset of up to {FittedMaxSize} images for seeds 1–{FittedMaxSeed}; got sizes {string.Join(",", sizes)} and seeds {string.Join(",", seeds)}.");
+        var validationRows = new Lazy<IReadOnlyList<(int Row, int Label)>>(() => VitTransferFitted.ValidationRows(trainRows,
+            Enumerable.Range(1, FittedMaxSeed).SelectMany(s => FashionMnist.Balanced(trainRows, FittedMaxSize / Classes, s)), Classes));
 
         foreach (int size in sizes)
         foreach (int depth in depths)
@@ -67,10 +76,13 @@ static class VitTransfer
             int epochs = epochRule.TryGetValue(size, out var e) ? e : throw new ArgumentException($"--epochs has no rule for {size} images.");
             foreach (var method in methods)
             {
-                string key = $"{method}|{size}|d{depth}|{seed}|{epochs}";
+                bool fitted = VitTransferFitted.Methods.Contains(method);
+                string key = fitted ? $"{method}|{size}|d{depth}|{seed}|fit" : $"{method}|{size}|d{depth}|{seed}|{epochs}";
                 if (store.Has(key)) { Console.Error.WriteLine($"Already done: {key}"); continue; }
                 Console.Error.WriteLine($"[{DateTime.Now:HH:mm:ss}] {name} {key} (load {string.Join(" / ", MachineInfo.LoadAverageNow())}) ...");
-                store.Append(key, Train(method, teacher, studentEmbed, depth, trainSet, subset, curve, test, size, seed, epochs, threads));
+                store.Append(key, fitted
+                    ? VitTransferFitted.Train(method, teacherPath, teacherSpec, studentEmbed, depth, trainSet, subset, validationRows.Value, testSet, testRows, Classes, size, seed, threads)
+                    : Train(method, teacher, studentEmbed, depth, trainSet, subset, curve, test, size, seed, epochs, threads));
             }
         }
 
@@ -133,28 +145,12 @@ static class VitTransfer
         };
     }
 
-    sealed class PixelRow
-    {
-        public string Label { get; set; } = "";
-
-        public float[] Image { get; set; } = Array.Empty<float>();
-    }
-
     /// <summary>The library's linear probe (frozen student features → LbfgsMaximumEntropy) through ML.NET data views of planar pixels.</summary>
     static object LinearProbe(string method, string teacherPath, ModelSpec teacherSpec, int embed, int depth, FashionMnist trainSet,
         IReadOnlyList<(int Row, int Label)> subset, FashionMnist testSet, IReadOnlyList<(int Row, int Label)> testRows, int seed)
     {
         var ml = new MLContext(seed: seed);
-        IDataView View(FashionMnist data, IReadOnlyList<(int Row, int Label)> rows)
-        {
-            using var ds = data.ToDataset(rows, Classes);
-            var pixels = ds.Images.to_type(ScalarType.Float32).flatten(1).data<float>().ToArray();
-            int width = 3 * VitSetup.ImageSize * VitSetup.ImageSize;
-            var items = rows.Select((r, i) => new PixelRow { Label = FashionMnist.ClassNames[VitSetup.StudentClasses[r.Label]], Image = pixels.AsSpan(i * width, width).ToArray() }).ToList();
-            var schema = SchemaDefinition.Create(typeof(PixelRow));
-            schema["Image"].ColumnType = new VectorDataViewType(NumberDataViewType.Single, 3, VitSetup.ImageSize, VitSetup.ImageSize);
-            return ml.Data.LoadFromEnumerable(items, schema);
-        }
+        IDataView View(FashionMnist data, IReadOnlyList<(int Row, int Label)> rows) => VitTransferFitted.View(ml, data, rows, Classes);
         // Labels as users have them (class names), keyed by one MapValueToKey fitted on the training rows.
         var trainView = View(trainSet, subset);
         var keys = ml.Transforms.Conversion.MapValueToKey("Label").Fit(trainView);
@@ -171,9 +167,55 @@ static class VitTransfer
         return new { method, depth, seed, train_images = subset.Count, test_images = testRows.Count, accuracy = result.Accuracy, features = result.FeatureCount, seconds = clock.Elapsed.TotalSeconds };
     }
 
+    /// <summary>
+    /// The fitted recipe's table: the three fitted methods side by side with the earlier defaults of the same student and
+    /// size, and how many epochs the default (weight selection with adaptation and distillation) needs to reach random
+    /// init's final validation accuracy under the same recipe.
+    /// </summary>
+    static List<object> FittedTable(StringBuilder md, IReadOnlyList<JsonObject> fitted, IReadOnlyList<JsonObject> earlier, int studentEmbed)
+    {
+        md.AppendLine();
+        md.AppendLine("Under the library's fitted recipe, through `Fit` (issue 13): new-ws is the defaults (teacher adaptation, selection from the adapted teacher, logit distillation), new-ws-noadapt weight selection alone, new-random random init; " +
+            "validation is 500 training-pool images outside every subset. \"Epochs to reach\": first epoch at which new-ws's validation curve reaches new-random's final validation accuracy; mean over seeds. " +
+            "The earlier defaults' columns repeat the table above.");
+        md.AppendLine();
+        md.AppendLine("| student | training images | fitted epochs | new-random | new-ws-noadapt | new-ws (defaults) | Δ defaults − random | earlier random | earlier ws | epochs for new-ws to reach new-random's final | fit time new-random / new-ws (s) | seeds |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
+        var rows = new List<object>();
+        foreach (var group in fitted.GroupBy(r => ((int)r["depth"]!, (int)r["size"]!)).OrderByDescending(g => g.Key.Item1).ThenBy(g => g.Key.Item2))
+        {
+            var (depth, size) = group.Key;
+            List<double> Acc(IEnumerable<JsonObject> set, string m) => set.Where(r => (string)r["method"]! == m).OrderBy(r => (int)r["seed"]!).Select(r => 100 * (double)r["test_accuracy"]!).ToList();
+            string F(List<double> v) => v.Count == 0 ? "not run" : string.Create(CultureInfo.InvariantCulture, $"{Stats.Mean(v):F2} ± {Stats.Std(v):F2}");
+            var random = Acc(group, "new-random");
+            var noadapt = Acc(group, "new-ws-noadapt");
+            var ws = Acc(group, "new-ws");
+            var sameEarlier = earlier.Where(r => (int)r["depth"]! == depth && (int)r["size"]! == size).ToList();
+            var reach = new List<double>();
+            foreach (var seed in group.Select(r => (int)r["seed"]!).Distinct())
+            {
+                var r = group.FirstOrDefault(x => (string)x["method"]! == "new-random" && (int)x["seed"]! == seed);
+                var w = group.FirstOrDefault(x => (string)x["method"]! == "new-ws" && (int)x["seed"]! == seed);
+                if (r is null || w is null) continue;
+                double target = (double)r["curve"]!.AsArray()[^1]!;
+                int first = w["curve"]!.AsArray().Select(v => (double)v!).ToList().FindIndex(v => v >= target);
+                reach.Add(first < 0 ? double.NaN : first + 1);
+            }
+            string Seconds(string m) => group.Where(r => (string)r["method"]! == m).Select(r => (double)r["fit_seconds"]!).DefaultIfEmpty(double.NaN).Average() is var v && double.IsNaN(v) ? "–" : v.ToString("F0", CultureInfo.InvariantCulture);
+            int epochs = group.Select(r => (int)r["epochs"]!).Max();
+            string delta = random.Count > 0 && ws.Count > 0 ? string.Create(CultureInfo.InvariantCulture, $"{Stats.Mean(ws) - Stats.Mean(random):+0.00;-0.00}") : "–";
+            string reachText = reach.Count == 0 ? "–" : reach.Any(double.IsNaN) ? $"not reached in {reach.Count(double.IsNaN)} of {reach.Count} seeds" :
+                string.Create(CultureInfo.InvariantCulture, $"{Stats.Mean(reach):F0} of {epochs} ({Stats.Mean(reach) / epochs:P0}) [{string.Join(", ", reach)}]");
+            md.AppendLine($"| ViT e{studentEmbed} depth {depth} | {size:N0} | {epochs} | {F(random)} | {F(noadapt)} | {F(ws)} | {delta} | {F(Acc(sameEarlier, "random"))} | {F(Acc(sameEarlier, "ws"))} | {reachText} | {Seconds("new-random")} / {Seconds("new-ws")} | {group.Select(r => (int)r["seed"]!).Distinct().Count()} |");
+            rows.Add(new { depth, size, epochs, random, noadapt, ws, reach });
+        }
+        return rows;
+    }
+
     static void WriteSummary(string name, RunStore store, RunStore probes, string[] raw, MachineInfo machine, DateTime started, int teacherEmbed, int studentEmbed)
     {
-        var runs = store.All();
+        var all = store.All();
+        var runs = all.Where(r => !VitTransferFitted.Methods.Contains((string)r["method"]!)).ToList();
         var md = new StringBuilder();
         md.AppendLine(string.Create(CultureInfo.InvariantCulture,
             $"ViT transfer on Fashion-MNIST: teacher ViT/4 embed {teacherEmbed}, depth 12, pretrained on classes 0–4; students embed {studentEmbed}, {VitSetup.Heads} heads, learn classes 5–9. ") +
@@ -206,6 +248,8 @@ static class VitTransfer
             md.AppendLine($"| ViT e{studentEmbed} depth {depth} | {size:N0} | {epochs} | {F(random)} | {F(ws)} | {delta} | {reachText} | {group.Select(r => (int)r["seed"]!).Distinct().Count()} |");
             summary.Add(new { depth, size, epochs, random, ws, reach });
         }
+        var fitted = all.Where(r => VitTransferFitted.Methods.Contains((string)r["method"]!)).ToList();
+        if (fitted.Count > 0) summary.Add(new { fitted = FittedTable(md, fitted, runs, studentEmbed) });
         var probeRuns = probes.All();
         if (probeRuns.Count > 0)
         {
@@ -223,13 +267,15 @@ static class VitTransfer
         md.AppendLine();
         md.AppendLine("Per-epoch curves (accuracy on the 1,000 curve images, every 5th epoch and the last):");
         md.AppendLine();
-        foreach (var r in runs.OrderByDescending(r => (int)r["depth"]!).ThenBy(r => (int)r["size"]!).ThenBy(r => (int)r["seed"]!).ThenBy(r => (string)r["method"]!))
+        foreach (var r in all.OrderByDescending(r => (int)r["depth"]!).ThenBy(r => (int)r["size"]!).ThenBy(r => (int)r["seed"]!).ThenBy(r => (string)r["method"]!))
         {
             var c = r["curve"]!.AsArray().Select(v => (double)v!).ToList();
             var shown = c.Select((v, i) => (v, i)).Where(p => (p.i + 1) % 5 == 0 || p.i == c.Count - 1 || p.i == 0)
                 .Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.i + 1}:{100 * p.v:F1}"));
             md.AppendLine($"- depth {r["depth"]}, {r["size"]} images, seed {r["seed"]}, {r["method"]}: {string.Join(" ", shown)}");
         }
+        md.AppendLine();
+        md.AppendLine("Curves of the earlier defaults are on the 1,000 curve test images; curves of the fitted recipe on its 500 validation images (the better of the live and EMA weights).");
         ResultFile.Write(name, ResultFile.Command(raw), machine, started,
             new { runs_file = Path.GetRelativePath(Repo.Root, store.Path), probes_file = Path.GetRelativePath(Repo.Root, probes.Path), summary = summary.Select(s => ResultFile.Serialize(s)).ToList() }, md.ToString());
     }

@@ -108,8 +108,11 @@ public sealed class AugmentationOptions
 
     /// <summary>A one-line description of every setting (used in logs and checkpoint fingerprints).</summary>
     public override string ToString() => FormattableString.Invariant(
-        $"crop={RandomResizedCrop}[{CropScaleMin},{CropScaleMax}]x[{CropRatioMin:R},{CropRatioMax:R}] flip={HorizontalFlip} mixup={MixupAlpha} cutmix={CutmixAlpha} mixProb={MixProbability} switch={SwitchProbability} erase={RandomErasing}")
-        // Only named when on, so the fingerprints of runs without it stay as they were.
-        + (RandomCropPadding == 0 ? "" : $" padcrop={RandomCropPadding}")
+        $"{CropText()} flip={HorizontalFlip} mixup={MixupAlpha} cutmix={CutmixAlpha} mixProb={MixProbability} switch={SwitchProbability} erase={RandomErasing}")
         + (RandAugment is null ? "" : $" randaug={RandAugment}");
+
+    // The random resized crop keeps its long form, so fingerprints of runs that use it stay as they were.
+    string CropText() => RandomResizedCrop
+        ? FormattableString.Invariant($"crop=True[{CropScaleMin},{CropScaleMax}]x[{CropRatioMin:R},{CropRatioMax:R}]")
+        : RandomCropPadding > 0 ? FormattableString.Invariant($"padcrop={RandomCropPadding}") : "crop=off";
 }

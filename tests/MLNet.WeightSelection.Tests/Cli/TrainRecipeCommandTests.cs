@@ -124,7 +124,7 @@ public class TrainRecipeCommandTests
         Assert.Equal("off (set)", SummaryValue(run.Out, "teacher adaptation"));
         Assert.Equal("off (fitted: no adapted teacher)", SummaryValue(run.Out, "distillation"));
         Assert.Equal("off (fitted: off without validation data)", SummaryValue(run.Out, "EMA"));
-        Assert.StartsWith("[crop=False", SummaryValue(run.Out, "augmentation"));
+        Assert.StartsWith("[crop=off", SummaryValue(run.Out, "augmentation"));
         Assert.EndsWith("(set)", SummaryValue(run.Out, "augmentation"));
         Assert.DoesNotContain("teacher epoch", run.Out);
         Assert.Contains("  epoch 1/1  loss ", run.Out);

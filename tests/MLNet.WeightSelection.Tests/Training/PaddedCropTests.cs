@@ -153,7 +153,10 @@ public class PaddedCropTests
         var negative = AugmentationOptions.None;
         negative.RandomCropPadding = -1;
         Assert.Contains("RandomCropPadding must be >= 0; got -1", Assert.Throws<ArgumentException>(negative.Validate).Message);
-        Assert.Contains("padcrop=3", new AugmentationOptions { RandomResizedCrop = false, RandomCropPadding = 3 }.ToString());
+        Assert.StartsWith("padcrop=3 flip=", new AugmentationOptions { RandomResizedCrop = false, RandomCropPadding = 3 }.ToString());
+        Assert.StartsWith("crop=off flip=", new AugmentationOptions { RandomResizedCrop = false }.ToString());
+        // The random resized crop keeps its long form, so checkpoints written before the translation crop still resume.
+        Assert.StartsWith("crop=True[0.35,1]x[0.75,1.3333333333333333] flip=True", AugmentationOptions.Default.ToString());
         Assert.DoesNotContain("padcrop", AugmentationOptions.Default.ToString());
     }
 
