@@ -30,7 +30,7 @@ public sealed record SampleOptions
     /// 3,000 images (its own choice is named in each run's recipe line); the sample caps it so that both runs, the teacher's
     /// adaptation included, finish within 5 minutes on 2 cores.
     /// </summary>
-    public const int DefaultEpochs = 5;
+    public const int DefaultEpochs = 3;
 
     /// <summary>Share of the images held out as the test split when the data folder has no test/ folder.</summary>
     public const double TestFraction = 0.2;
