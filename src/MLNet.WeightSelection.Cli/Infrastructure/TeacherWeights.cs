@@ -5,9 +5,10 @@ using MLNet.WeightSelection.Selection;
 namespace MLNet.WeightSelection.Cli.Infrastructure;
 
 /// <summary>
-/// The teacher's tensors, ready for selection, checked against its spec when one is given. A checkpoint in timm's
-/// names is read straight from the file (memory-mapped safetensors stream) after a shape check against the spec; one
-/// that needs the family's checkpoint filter (renamed keys, a <c>module.</c> prefix) is loaded into the model first.
+/// The teacher's tensors, ready for selection, checked against its spec when one is given, through the library's
+/// <see cref="TeacherCheckpoint"/>: a checkpoint in timm's names is read straight from the file (memory-mapped
+/// safetensors stream) after a shape check against the spec; one that needs the family's checkpoint filter (renamed
+/// keys, a <c>module.</c> prefix, DeiT-3's <c>gamma_1</c>) is loaded into the model first.
 /// </summary>
 internal sealed class TeacherWeights : IDisposable
 {
@@ -41,38 +42,18 @@ internal sealed class TeacherWeights : IDisposable
             return new TeacherWeights(file.Tensors, detected, false, null);
         }
 
-        if (detected == spec.Family)
-        {
-            // timm's names already: check the telling shapes against the spec and stream straight from the file,
-            // without building the teacher (a memory-mapped teacher then never has to fit in memory).
-            var mismatches = SpecShapes.Mismatches(spec, SpecShapes.Of(file.Tensors));
-            if (mismatches.Count > 0)
-                throw new CliException($"The teacher '{file.Path}' does not fit {specOption}: {string.Join("; ", mismatches)}.");
-            return new TeacherWeights(file.Tensors, spec.Family, false, null);
-        }
-
-        if (detected is not null)
+        if (detected is not null && detected != spec.Family)
             throw new CliException($"The teacher '{file.Path}' is a {detected} checkpoint but {specOption} is a {spec.Family}.");
 
-        // Other names (a module. prefix, an original release's layout): load through the family's checkpoint filter.
-        var schema = FamilySchemas.ByName(spec.Family);
-        string? classifierWeight = schema.ClassifierKeys.FirstOrDefault(k => k.EndsWith(".weight", StringComparison.Ordinal));
-        // The classifier's key may carry DataParallel's module. prefix, which the filter strips.
-        string? stored = classifierWeight is null ? null
-            : file.Tensors.Keys.FirstOrDefault(k => WithoutModulePrefix(k) == classifierWeight);
-        int classes = stored is not null ? (int)file.Tensors.GetInfo(stored).Shape[0] : 0;
-        var sized = ModelRegistry.WithOverrides(spec, numClasses: classes);
-        using var model = sized.CreateModel();
-        // Strict: every key of the spec's model must come from the checkpoint; the exception lists what does not fit.
-        model.LoadStateDict(file.Tensors, strict: true);
-        var state = StateDict.FromModule(model, $"{file.Path} (loaded as {spec.Family} through its checkpoint filter)");
-        return new TeacherWeights(state, spec.Family, true, state);
-    }
+        // The library's one teacher path: timm's names stream from the file; other layouts go through the family's filter.
+        var (tensors, filtered) = TeacherCheckpoint.Prepare(file.Tensors, spec);
+        if (filtered) return new TeacherWeights(tensors, spec.Family, true, tensors);
 
-    static string WithoutModulePrefix(string key)
-    {
-        while (key.StartsWith("module.", StringComparison.Ordinal)) key = key["module.".Length..];
-        return key;
+        // Check the telling shapes against the spec before any selection, for a message in the option's words.
+        var mismatches = SpecShapes.Mismatches(spec, SpecShapes.Of(file.Tensors));
+        if (mismatches.Count > 0)
+            throw new CliException($"The teacher '{file.Path}' does not fit {specOption}: {string.Join("; ", mismatches)}.");
+        return new TeacherWeights(file.Tensors, spec.Family, false, null);
     }
 
     /// <inheritdoc />

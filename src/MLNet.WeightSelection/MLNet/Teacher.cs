@@ -22,8 +22,10 @@ public sealed class Teacher
     public string Description { get; }
 
     /// <summary>
-    /// A checkpoint (safetensors, memory-mapped; PyTorch <c>.pt/.pth/.bin</c>; TorchSharp <c>.dat</c>) with timm's
-    /// parameter names, and its architecture.
+    /// A checkpoint (safetensors, memory-mapped; PyTorch <c>.pt/.pth/.bin</c>; TorchSharp <c>.dat</c>) and its
+    /// architecture. timm's parameter names are read as they are; other layouts the family's checkpoint filter knows
+    /// (a <c>module.</c> prefix, Meta's original ConvNeXt names, DeiT-3's <c>gamma_1</c>/<c>gamma_2</c>) are loaded
+    /// through it first.
     /// </summary>
     /// <param name="checkpointPath">The checkpoint file.</param>
     /// <param name="architecture">A preset name (<c>vit_small_patch16_224</c>, <c>resnet50.a1_in1k</c>), inline JSON
@@ -36,7 +38,7 @@ public sealed class Teacher
             () => FromSource(Checkpoint.Open(checkpointPath), ModelRegistry.ResolveSpec(architecture)));
     }
 
-    /// <summary>A checkpoint with timm's parameter names, and its architecture as a spec.</summary>
+    /// <summary>A checkpoint and its architecture as a spec; other layouts go through the family's checkpoint filter as for the overload with a name.</summary>
     public static Teacher FromFile(string checkpointPath, ModelSpec architecture)
     {
         ArgumentException.ThrowIfNullOrEmpty(checkpointPath);
@@ -89,7 +91,10 @@ public sealed class Teacher
     {
         try
         {
-            return new TeacherHandle(source, spec, spec.Input, source, () => BuildModel(spec, source));
+            var (tensors, filtered) = TeacherCheckpoint.Prepare(source, spec);
+            // A filtered checkpoint was copied into a state dict in timm's names; the file is not needed any more.
+            if (filtered) source.Dispose();
+            return new TeacherHandle(tensors, spec, spec.Input, tensors, () => BuildModel(spec, tensors));
         }
         catch
         {

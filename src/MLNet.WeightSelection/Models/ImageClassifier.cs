@@ -42,7 +42,7 @@ public abstract class ImageClassifier : nn.Module<Tensor, Tensor>
     /// The family's checkpoint adapter (timm's <c>checkpoint_filter_fn</c>): key renames and shape fixes applied by
     /// <see cref="LoadStateDict"/>, such as ViT position-embedding resampling.
     /// </summary>
-    public virtual CheckpointFilter CheckpointFilter => CheckpointFilter.Default;
+    public CheckpointFilter CheckpointFilter => Spec.CreateCheckpointFilter();
 
     /// <summary>
     /// Copies every tensor of <paramref name="source"/> into this model by timm key, under no_grad, after the family's

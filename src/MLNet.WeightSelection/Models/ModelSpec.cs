@@ -43,6 +43,12 @@ public abstract record ModelSpec
     /// </summary>
     public virtual int ImageSizeMultiple => 8;
 
+    /// <summary>
+    /// The family's checkpoint adapter (timm's <c>checkpoint_filter_fn</c>) for models of this spec: key renames from a
+    /// family's other releases and shape fixes. The default strips DataParallel's <c>module.</c> prefix only.
+    /// </summary>
+    public virtual CheckpointFilter CreateCheckpointFilter() => CheckpointFilter.Default;
+
     /// <summary>This spec at another image size (ViT: another position-embedding grid).</summary>
     public ModelSpec WithImageSize(int imageSize) => this with { ImageSize = imageSize };
 

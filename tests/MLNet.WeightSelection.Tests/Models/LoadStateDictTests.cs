@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using MLNet.WeightSelection.Checkpoints;
 using MLNet.WeightSelection.Models;
 using MLNet.WeightSelection.Models.ConvNeXt;
@@ -100,7 +99,7 @@ public class LoadStateDictTests
         using var source = spec.CreateModel();
         using var renamed = new StateDict("ddp checkpoint");
         foreach (var (key, value) in StateDict.FromModule(source))
-            renamed.Add("module." + Regex.Replace(key, @"ls([12])\.gamma", "gamma_$1"), value);
+            renamed.Add("module." + CheckpointLayouts.Deit3Key(key), value);
         renamed.Add("module.pre_logits.fc.weight", zeros(2, 2));
         using var target = spec.CreateModel();
         target.LoadStateDict(renamed);
@@ -137,7 +136,7 @@ public class LoadStateDictTests
         var spec = new ConvNeXtSpec { Depths = new[] { 1, 1, 2, 1 }, Dims = new[] { 8, 16, 24, 32 }, NumClasses = 3 };
         using var model = spec.CreateModel();
         using var facebook = new StateDict("facebook convnext");
-        foreach (var (key, value) in StateDict.FromModule(model)) facebook.Add(ToFacebook(key), value.clone());
+        foreach (var (key, value) in StateDict.FromModule(model)) facebook.Add(CheckpointLayouts.MetaConvNeXtKey(key), value.clone());
         Assert.Contains("downsample_layers.2.1.weight", facebook.Keys);
         Assert.Contains("stages.2.1.pwconv2.weight", facebook.Keys);
 
@@ -145,15 +144,5 @@ public class LoadStateDictTests
         loaded.LoadStateDict(facebook);
         var expected = model.state_dict();
         foreach (var (key, value) in loaded.state_dict()) TensorAssert.Equal(expected[key], value, key);
-    }
-
-    static string ToFacebook(string key)
-    {
-        key = key.Replace("stem.", "downsample_layers.0.");
-        key = Regex.Replace(key, @"stages\.(\d+)\.downsample\.(\d+)", "downsample_layers.$1.$2");
-        key = Regex.Replace(key, @"stages\.(\d+)\.blocks\.(\d+)", "stages.$1.$2");
-        key = key.Replace("conv_dw", "dwconv").Replace("mlp.fc", "pwconv");
-        if (key.StartsWith("head.norm.")) return key["head.".Length..];
-        return key.Replace("head.fc.", "head.");
     }
 }

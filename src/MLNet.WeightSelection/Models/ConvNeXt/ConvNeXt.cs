@@ -61,9 +61,6 @@ public sealed class ConvNeXt : ImageClassifier
     public override IReadOnlyList<string> ClassifierKeys =>
         head.Fc is null ? Array.Empty<string>() : new[] { "head.fc.weight", "head.fc.bias" };
 
-    /// <inheritdoc />
-    public override CheckpointFilter CheckpointFilter => ConvNeXtCheckpointFilter.Instance;
-
     /// <summary>The last stage's map: [B, dims[3], H/32, W/32].</summary>
     public override Tensor ForwardFeatures(Tensor x)
     {

@@ -44,6 +44,9 @@ public sealed record ConvNeXtSpec : ModelSpec
     public override ImageClassifier CreateModel() => new ConvNeXt(this);
 
     /// <inheritdoc />
+    public override CheckpointFilter CreateCheckpointFilter() => ConvNeXtCheckpointFilter.Instance;
+
+    /// <inheritdoc />
     public override void Validate()
     {
         base.Validate();

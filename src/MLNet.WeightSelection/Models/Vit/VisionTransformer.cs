@@ -60,9 +60,6 @@ public sealed class VisionTransformer : ImageClassifier
     public override IReadOnlyList<string> ClassifierKeys =>
         head is null ? Array.Empty<string>() : new[] { "head.weight", "head.bias" };
 
-    /// <inheritdoc />
-    public override CheckpointFilter CheckpointFilter => new VitCheckpointFilter(_spec);
-
     /// <summary>Tokens after the blocks and (for token pooling) the final norm: [B, prefix + grid², embed_dim].</summary>
     public override Tensor ForwardFeatures(Tensor x)
     {

@@ -77,6 +77,9 @@ public sealed record VisionTransformerSpec : ModelSpec
     public override int ImageSizeMultiple => PatchSize;
 
     /// <inheritdoc />
+    public override CheckpointFilter CreateCheckpointFilter() => new VitCheckpointFilter(this);
+
+    /// <inheritdoc />
     public override void Validate()
     {
         base.Validate();
