@@ -5,9 +5,12 @@ using Microsoft.ML.Runtime;
 namespace MLNet.WeightSelection.MLNet;
 
 /// <summary>
-/// What ML.NET 5 keeps internal but this extension needs: the environment behind a catalog, the cancellation flag
-/// that <c>MLContext.CancelExecution()</c> sets, and the GPU settings. Each is reached by reflection on the internal
-/// member's name; a failure names the member, so an ML.NET upgrade that renames one fails loudly, not silently.
+/// What ML.NET (6.0) keeps internal but this extension needs, and the one file that reaches it: the environment behind
+/// a catalog (to build the estimator from <c>ml.Transforms</c>), the cancellation flag
+/// that <c>MLContext.CancelExecution()</c> sets (to stop training between epochs), the context seed (the default
+/// training seed) and the GPU settings (the device). Each is reached by reflection on the internal
+/// member's name; EnvironmentAccessTests checks every member by name, so an ML.NET upgrade that renames one fails
+/// loudly, not silently.
 /// </summary>
 internal static class EnvironmentAccess
 {
