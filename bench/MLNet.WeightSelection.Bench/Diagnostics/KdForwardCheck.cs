@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using MLNet.WeightSelection.Bench.Infra;
 using MLNet.WeightSelection.Models;
+using MLNet.WeightSelection.Runtime;
 using MLNet.WeightSelection.Training;
 using static TorchSharp.torch;
 
@@ -23,7 +24,7 @@ static class KdForwardCheck
         args.EnsureAllUsed();
         set_num_threads(threads);
         Console.WriteLine($"load at start {string.Join(" / ", MachineInfo.LoadAverageNow())}");
-        bool oneDnn = OneDnnConvolutions.Configure(useOneDnn: true, Console.Error.WriteLine);
+        bool oneDnn = NativeRuntimePolicy.ConfigureConvolutions(useOneDnn: true, Console.Error.WriteLine);
         manual_seed(1);
         using var teacher = ModelRegistry.Create("resnet18", numClasses: 10, imgSize: size);
         using var student = ModelRegistry.Create("resnet18_half", numClasses: 10, imgSize: size);
@@ -36,7 +37,7 @@ static class KdForwardCheck
             using var scope = NewDisposeScope();
             var input = randn(batch, 3, size, size);
             var clock = Stopwatch.StartNew();
-            using (OneDnnConvolutions.ForTrainingStep(oneDnn))
+            using (NativeRuntimePolicy.OneDnnForTrainingStep(oneDnn))
             {
                 optimizer.zero_grad();
                 var loss = student.forward(input).pow(2).mean();
@@ -51,8 +52,8 @@ static class KdForwardCheck
             {
                 bool atenTurn = (i + k) % 2 == 0;
                 clock.Restart();
-                if (atenTurn) { using (OneDnnConvolutions.Suspend()) a = teacher.forward(input); aten += clock.Elapsed.TotalSeconds; }
-                else { using (OneDnnConvolutions.ForTrainingStep(oneDnn)) d = teacher.forward(input); dnn += clock.Elapsed.TotalSeconds; }
+                if (atenTurn) { using (NativeRuntimePolicy.AtenConvolutions()) a = teacher.forward(input); aten += clock.Elapsed.TotalSeconds; }
+                else { using (NativeRuntimePolicy.OneDnnForTrainingStep(oneDnn)) d = teacher.forward(input); dnn += clock.Elapsed.TotalSeconds; }
             }
             if (!d.isfinite().all().item<bool>()) { nonFinite++; continue; }
             worst = Math.Max(worst, d.sub(a).abs().max().item<float>());

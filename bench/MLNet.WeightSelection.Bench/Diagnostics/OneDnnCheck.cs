@@ -1,4 +1,5 @@
 using MLNet.WeightSelection.Bench.Infra;
+using MLNet.WeightSelection.Runtime;
 using MLNet.WeightSelection.Training;
 using static TorchSharp.torch;
 
@@ -8,7 +9,7 @@ namespace MLNet.WeightSelection.Bench.Diagnostics;
 /// <c>check-onednn [--iterations 400 --threads 2]</c>: how often an eval-mode convolution forward under no_grad returns
 /// NaN (or differs from ATen's convolution) right after a training step of another model, with oneDNN convolutions
 /// everywhere, and with oneDNN for the training step only (eval forwards through ATen). The defect this measures is
-/// described in the library's Training/OneDnnConvolutions.cs; ATen's result is the reference.
+/// described in the library's Runtime/OneDnnConvolutions.cs; ATen's result is the reference.
 /// </summary>
 static class OneDnnCheck
 {
@@ -20,7 +21,7 @@ static class OneDnnCheck
         set_num_threads(threads);
         foreach (var (mode, evalWithAten) in new[] { ("oneDNN everywhere", false), ("oneDNN for training, ATen for eval", true) })
         {
-            OneDnnConvolutions.Configure(useOneDnn: true, Console.Error.WriteLine);
+            NativeRuntimePolicy.ConfigureConvolutions(useOneDnn: true, Console.Error.WriteLine);
             manual_seed(3);
             using var student = Net(8);
             manual_seed(8);
@@ -37,7 +38,7 @@ static class OneDnnCheck
                 var logits = student.forward(input);
                 // The training forward itself against ATen's (same weights, batch statistics, no autograd).
                 using (no_grad())
-                using (OneDnnConvolutions.Suspend())
+                using (NativeRuntimePolicy.AtenConvolutions())
                 {
                     double trainDiff = logits.detach().sub(student.forward(input)).abs().max().item<float>();
                     worstTrain = Math.Max(worstTrain, double.IsNaN(trainDiff) ? double.PositiveInfinity : trainDiff);
@@ -48,9 +49,9 @@ static class OneDnnCheck
                 optimizer.step();
                 using var noGrad = no_grad();
                 Tensor output;
-                using (evalWithAten ? OneDnnConvolutions.Suspend() : null) output = teacher.forward(input);
+                using (evalWithAten ? NativeRuntimePolicy.AtenConvolutions() : null) output = teacher.forward(input);
                 Tensor reference;
-                using (OneDnnConvolutions.Suspend()) reference = teacher.forward(input);
+                using (NativeRuntimePolicy.AtenConvolutions()) reference = teacher.forward(input);
                 if (output.isnan().any().item<bool>()) { nan++; continue; }
                 double diff = output.sub(reference).abs().max().item<float>();
                 worst = Math.Max(worst, diff);
@@ -58,7 +59,7 @@ static class OneDnnCheck
             }
             Console.WriteLine($"{mode}: {iterations} iterations, {threads} threads: eval NaN {nan}, eval differing from ATen by > 1e-3 {wrong} (largest finite difference {worst:G3}), non-finite training loss {trainNan}, largest training-forward difference from ATen {worstTrain:G3}.");
         }
-        OneDnnConvolutions.Configure(useOneDnn: false, _ => { });
+        NativeRuntimePolicy.ConfigureConvolutions(useOneDnn: false, _ => { });
         return 0;
     }
 

@@ -1,8 +1,9 @@
 using System.Globalization;
 using System.Text;
 using MLNet.WeightSelection.Bench.Infra;
-using MLNet.WeightSelection.Models;
 using MLNet.WeightSelection.Models.Vit;
+using MLNet.WeightSelection.Models;
+using MLNet.WeightSelection.Runtime;
 using MLNet.WeightSelection.Training;
 using static TorchSharp.torch;
 
@@ -61,9 +62,9 @@ static class ThroughputBenchmark
             // Both convolution back ends, set explicitly: the library's trainer uses oneDNN inside training steps only.
             foreach (bool oneDnn in new[] { false, true })
             {
-                bool allowed = OneDnnConvolutions.Configure(oneDnn, Console.Error.WriteLine);
+                bool allowed = NativeRuntimePolicy.ConfigureConvolutions(oneDnn, Console.Error.WriteLine);
                 if (oneDnn && !allowed) throw new InvalidOperationException("oneDNN's convolution gradients are wrong on this machine; the library would train with ATen's.");
-                using var backEnd = OneDnnConvolutions.ForTrainingStep(allowed);
+                using var backEnd = NativeRuntimePolicy.OneDnnForTrainingStep(allowed);
                 foreach (var (name, spec, _) in Models)
                 {
                     manual_seed(0);

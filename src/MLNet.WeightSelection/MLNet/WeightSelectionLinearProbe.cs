@@ -97,7 +97,7 @@ public static class WeightSelectionLinearProbe
         try
         {
             using var _ = no_grad();
-            using var aten = Training.OneDnnConvolutions.Suspend(); // eval-mode forwards use ATen (ImageClassifierTrainer.UseOneDnnConvolutions)
+            using var aten = Runtime.NativeRuntimePolicy.AtenConvolutions(); // eval-mode forwards use ATen (ImageClassifierTrainer.UseOneDnnConvolutions)
             for (long start = 0; start < data.Count; start += Math.Max(1, batchSize))
             {
                 cancel.ThrowIfCancellationRequested();

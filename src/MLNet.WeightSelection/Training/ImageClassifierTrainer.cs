@@ -1,4 +1,5 @@
 using MLNet.WeightSelection.Models;
+using MLNet.WeightSelection.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -58,7 +59,7 @@ public sealed class ImageClassifierTrainer
         ArgumentNullException.ThrowIfNull(train);
         Options.Validate();
         CheckCompatible(student, train, validation, teacher);
-        using (OneDnnConvolutions.Suspend()) // every eval-mode forward of the trainer uses ATen's convolution
+        using (NativeRuntimePolicy.AtenConvolutions()) // every eval-mode forward of the trainer uses ATen's convolution
         {
             Probe(student, "student", train.ImageSize, features: Options.Distillation is FeatureDistillation);
             if (teacher is not null && Options.Distillation is not null)
@@ -67,22 +68,18 @@ public sealed class ImageClassifierTrainer
         if (teacher is not null && Options.Distillation is null)
             log?.Invoke("A teacher was given without TrainingOptions.Distillation; it is not used during training.");
 
-        // libtorch's set_num_threads also clears oneDNN's primitive cache, which other threads may be using: change
-        // the count only when it really differs.
-        int previousThreads = get_num_threads(), threads = Options.Threads ?? Environment.ProcessorCount;
-        bool changeThreads = threads != previousThreads;
         bool studentWasTraining = student.training;
         bool teacherWasTraining = teacher?.training ?? false;
-        if (changeThreads) set_num_threads(threads);
+        var threads = NativeRuntimePolicy.UseThreads(Options.Threads ?? Environment.ProcessorCount);
         try
         {
-            bool oneDnnSteps = ModelDevice(student).type == DeviceType.CPU && OneDnnConvolutions.Configure(UseOneDnnConvolutions, log ?? (_ => { }));
+            bool oneDnnSteps = ModelDevice(student).type == DeviceType.CPU && NativeRuntimePolicy.ConfigureConvolutions(UseOneDnnConvolutions, log ?? (_ => { }));
             using var run = new TrainingRun(Options, student, train, validation, Options.Distillation is null ? null : teacher, onEpoch, OnStep, log, cancellationToken, oneDnnSteps);
             return run.Run();
         }
         finally
         {
-            if (changeThreads) set_num_threads(previousThreads);
+            threads.Dispose();
             student.train(studentWasTraining);
             teacher?.train(teacherWasTraining);
         }
@@ -187,7 +184,7 @@ public sealed class ImageClassifierTrainer
         try
         {
             using var _ = no_grad();
-            using var aten = OneDnnConvolutions.Suspend(); // see UseOneDnnConvolutions
+            using var aten = NativeRuntimePolicy.AtenConvolutions(); // see UseOneDnnConvolutions
             for (int start = 0; start < data.Count; start += batchSize)
             {
                 if (cancellationToken.IsCancellationRequested)

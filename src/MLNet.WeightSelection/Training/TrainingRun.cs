@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using MLNet.WeightSelection.Checkpoints;
 using MLNet.WeightSelection.Models;
+using MLNet.WeightSelection.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -167,7 +168,7 @@ internal sealed class TrainingRun : IDisposable
             lr = _schedule.LearningRate(progress.GlobalStep);
             foreach (var group in _optimizer.ParamGroups) group.LearningRate = lr;
             double value;
-            using (OneDnnConvolutions.ForTrainingStep(_oneDnnSteps))
+            using (NativeRuntimePolicy.OneDnnForTrainingStep(_oneDnnSteps))
             {
                 var loss = Loss(input, labels, batch.SoftTargets, teacherInput);
                 value = loss.item<float>();
@@ -257,7 +258,7 @@ internal sealed class TrainingRun : IDisposable
     /// <summary>
     /// The teacher's eval-mode forward for distillation. When training steps use oneDNN it runs through oneDNN too:
     /// 5.2× faster than ATen's convolution for a ResNet-18 teacher at 56 px (bench/bench.sh check-kd-forward, equal
-    /// logits within 1e-7). oneDNN's eval forward can return NaN after a training step (OneDnnConvolutions), so a
+    /// logits within 1e-7). oneDNN's eval forward can return NaN after a training step (Runtime/OneDnnConvolutions.cs), so a
     /// result that is not finite is computed again through ATen; a distillation target tolerates the small
     /// differences oneDNN may have otherwise.
     /// </summary>
@@ -267,12 +268,12 @@ internal sealed class TrainingRun : IDisposable
         if (_oneDnnSteps)
         {
             Tensor fast;
-            using (OneDnnConvolutions.ForTrainingStep(true)) fast = forward(_teacher!);
+            using (NativeRuntimePolicy.OneDnnForTrainingStep(true)) fast = forward(_teacher!);
             if (fast.isfinite().all().item<bool>()) return fast.to(_device);
             _teacherFallbacks++;
             if (_teacherFallbacks == 1) _log("oneDNN gave the distillation teacher non-finite outputs; that batch's teacher forward was computed again through ATen.");
         }
-        using (OneDnnConvolutions.Suspend())
+        using (NativeRuntimePolicy.AtenConvolutions())
             return forward(_teacher!).to(_device);
     }
 

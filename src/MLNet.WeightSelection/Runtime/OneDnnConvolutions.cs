@@ -1,11 +1,10 @@
-using System.Diagnostics.CodeAnalysis;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MLNet.WeightSelection.Training;
+
+namespace MLNet.WeightSelection.Runtime;
 
 /// <summary>
 /// Works around defects of the oneDNN build inside TorchSharp-cpu 0.107 (libtorch 2.10), measured on the project's
@@ -21,7 +20,7 @@ namespace MLNet.WeightSelection.Training;
 /// So: when the library loads, on Linux x64 with AVX-512 and no ONEDNN_MAX_CPU_ISA / DNNL_MAX_CPU_ISA set, oneDNN is
 /// capped at AVX2 (it reads the variable at its first use). Training makes ATen's native convolution the process
 /// default (at::Context::setUserEnabledMkldnn(false)), so every eval-mode forward uses it, and turns oneDNN on only
-/// around each training step (<see cref="ForTrainingStep"/>) when <see cref="ImageClassifierTrainer.UseOneDnnConvolutions"/>
+/// around each training step (<see cref="ForTrainingStep"/>) when <c>ImageClassifierTrainer.UseOneDnnConvolutions</c>
 /// is set (the default) and oneDNN's convolution gradients match an unfold/matmul reference at the training thread
 /// count. oneDNN makes a training step 2–3.4× faster than ATen here (ResNet, ConvNeXt) (bench/results/throughput.md).
 /// </summary>
@@ -68,19 +67,19 @@ internal static class OneDnnConvolutions
         }
     }
 
-    [ModuleInitializer]
-    [SuppressMessage("Usage", "CA2255", Justification = "oneDNN reads its ISA limit once, at its first use; only a module initializer runs early enough.")]
-    internal static void LimitOneDnnIsa()
+    /// <summary>At load (<see cref="NativeRuntimePolicy"/>): caps oneDNN at AVX2 on AVX-512 CPUs unless the user chose an ISA.</summary>
+    internal static bool LimitOneDnnIsa()
     {
-        if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != System.Runtime.InteropServices.Architecture.X64 || !Avx512F.IsSupported) return;
-        if (Environment.GetEnvironmentVariable(IsaVariable) is not null || Environment.GetEnvironmentVariable("DNNL_MAX_CPU_ISA") is not null) return;
+        if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != System.Runtime.InteropServices.Architecture.X64 || !Avx512F.IsSupported) return false;
+        if (Environment.GetEnvironmentVariable(IsaVariable) is not null || Environment.GetEnvironmentVariable("DNNL_MAX_CPU_ISA") is not null) return false;
         try
         {
-            SetEnv(IsaVariable, "AVX2", 0);
+            return SetEnv(IsaVariable, "AVX2", 0) == 0;
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
             // No libc setenv: Configure still checks gradients before training.
+            return false;
         }
     }
 

@@ -1,10 +1,12 @@
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
+using MLNet.WeightSelection.Runtime;
+using MLNet.WeightSelection.Tests.Training;
 using MLNet.WeightSelection.Training;
 using Xunit;
 using static TorchSharp.torch;
 
-namespace MLNet.WeightSelection.Tests.Training;
+namespace MLNet.WeightSelection.Tests.Runtime;
 
 public class OneDnnConvolutionsTests
 {

@@ -1,8 +1,6 @@
-using System.Diagnostics.CodeAnalysis;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace MLNet.WeightSelection.Training;
+namespace MLNet.WeightSelection.Runtime;
 
 /// <summary>
 /// Fixes glibc's mmap threshold at 1 MiB when the library loads on Linux. By default glibc raises the threshold to the
@@ -23,8 +21,7 @@ internal static class NativeHeapPolicy
     /// <summary>True when the threshold was fixed at load; false when not on Linux, set by the user, or not glibc.</summary>
     public static bool Applied { get; private set; }
 
-    [ModuleInitializer]
-    [SuppressMessage("Usage", "CA2255", Justification = "The threshold must be fixed before libtorch allocates its first tensors.")]
+    /// <summary>At load (<see cref="NativeRuntimePolicy"/>): fixes the threshold unless the user set it.</summary>
     internal static void FixMmapThreshold()
     {
         if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable(Variable) is not null) return;
