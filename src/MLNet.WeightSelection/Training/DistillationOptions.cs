@@ -1,3 +1,5 @@
+using MLNet.WeightSelection.Models;
+
 namespace MLNet.WeightSelection.Training;
 
 /// <summary>
@@ -39,12 +41,17 @@ public abstract record DistillationOptions
 
     /// <summary>True only for <see cref="Off"/>.</summary>
     public bool IsOff => this is NoDistillation;
+
+    /// <summary>The loss term this option adds to a run with <paramref name="student"/> and <paramref name="teacher"/>; null when off.</summary>
+    internal abstract TrainingObjective? CreateObjective(ImageClassifier student, ImageClassifier teacher, TorchSharp.torch.Device device, long seed);
 }
 
 /// <summary>The value of <see cref="DistillationOptions.Off"/>.</summary>
 public sealed record NoDistillation : DistillationOptions
 {
     internal NoDistillation() : base(0f) { }
+
+    internal override TrainingObjective? CreateObjective(ImageClassifier student, ImageClassifier teacher, TorchSharp.torch.Device device, long seed) => null;
 
     /// <inheritdoc />
     public override string ToString() => "off";
@@ -64,6 +71,9 @@ public sealed record LogitDistillation : DistillationOptions
     /// <summary>Softmax temperature T.</summary>
     public float Temperature { get; }
 
+    internal override TrainingObjective CreateObjective(ImageClassifier student, ImageClassifier teacher, TorchSharp.torch.Device device, long seed) =>
+        new LogitDistillationObjective(this);
+
     /// <inheritdoc />
     public override string ToString() => FormattableString.Invariant($"Logits(alpha={Alpha:R}, T={Temperature:R})");
 }
@@ -73,6 +83,9 @@ public sealed record FeatureDistillation : DistillationOptions
 {
     /// <summary>Creates feature distillation; see <see cref="DistillationOptions.Features"/>.</summary>
     public FeatureDistillation(float alpha) : base(alpha) { }
+
+    internal override TrainingObjective CreateObjective(ImageClassifier student, ImageClassifier teacher, TorchSharp.torch.Device device, long seed) =>
+        new FeatureDistillationObjective(this, student.NumFeatures, teacher.NumFeatures, device, seed);
 
     /// <inheritdoc />
     public override string ToString() => FormattableString.Invariant($"Features(alpha={Alpha:R})");

@@ -24,7 +24,9 @@ internal sealed class TrainingRun : IDisposable
     readonly Device _device;
     readonly int _stepsPerEpoch;
     readonly CosineSchedule _schedule;
-    readonly FeatureProjection? _projection;
+    readonly List<TrainingObjective> _objectives;
+    readonly nn.Module? _trainable;
+    readonly bool _needsPreLogits;
     readonly AdamW _optimizer;
     readonly BatchAugmenter _augmenter;
     readonly bool _teacherSharesInput;
@@ -53,16 +55,19 @@ internal sealed class TrainingRun : IDisposable
         _schedule = new CosineSchedule(options.LearningRate, options.MinLearningRate,
             (long)Math.Round(options.WarmupEpochs * _stepsPerEpoch, MidpointRounding.AwayFromZero), totalSteps);
 
-        if (options.Distillation is FeatureDistillation)
-        {
-            // The projection's initial weights depend on the seed only, like everything else in the run.
-            manual_seed(RandomSource.EpochSeed(options.Seed, 0, stream: 2));
-            _projection = new FeatureProjection(student.NumFeatures, teacher!.NumFeatures);
-            _projection.to(_device);
-        }
+        // The loss is the sum of the run's objectives: classification always, plus the distillation option's term.
+        _objectives = new List<TrainingObjective> { new ClassificationObjective(options.LabelSmoothing) };
+        if (options.Distillation?.CreateObjective(student, teacher!, _device, RandomSource.EpochSeed(options.Seed, 0, stream: 2)) is { } distillation)
+            _objectives.Add(distillation);
+        var trainables = _objectives.Select(o => o.Trainable).OfType<nn.Module>().ToList();
+        if (trainables.Count > 1)
+            throw new NotSupportedException($"Only one training objective may carry trainable weights; {string.Join(", ", _objectives.Where(o => o.Trainable is not null).Select(o => o.Name))} do.");
+        _trainable = trainables.SingleOrDefault();
+        _needsPreLogits = _objectives.Any(o => o.NeedsPreLogits);
 
         var named = student.named_parameters().ToList();
-        if (_projection is not null) named.AddRange(_projection.named_parameters().Select(p => ($"distillation_projection.{p.name}", p.parameter)));
+        // The checkpoint and weight-decay names of a distillation projection, kept as they were before objectives.
+        if (_trainable is not null) named.AddRange(_trainable.named_parameters().Select(p => ($"distillation_projection.{p.name}", p.parameter)));
         var (decay, noDecay) = WeightDecayGroups.Split(named);
         if (decay.Count + noDecay.Count == 0)
             throw new ArgumentException("The student has no trainable parameters.", nameof(student));
@@ -92,7 +97,7 @@ internal sealed class TrainingRun : IDisposable
         string? directory = _options.CheckpointDirectory;
         if (directory is not null && TrainingCheckpoint.Exists(directory))
         {
-            (progress, _best) = TrainingCheckpoint.Load(directory, fingerprint, _student, _projection, _optimizer, _ema);
+            (progress, _best) = TrainingCheckpoint.Load(directory, fingerprint, _student, _trainable, _optimizer, _ema);
             resumed = true;
             _log($"Resuming from {TrainingCheckpoint.PathIn(directory)} after epoch {progress.CompletedEpochs} of {_options.Epochs} (step {progress.GlobalStep}).");
         }
@@ -110,7 +115,7 @@ internal sealed class TrainingRun : IDisposable
             var metrics = RunEpoch(epoch, progress, elapsedBefore + clock.Elapsed);
             Record(metrics, progress);
             if (directory is not null)
-                TrainingCheckpoint.Save(directory, fingerprint, progress, _student, _projection, _optimizer, _best, _ema);
+                TrainingCheckpoint.Save(directory, fingerprint, progress, _student, _trainable, _optimizer, _best, _ema);
             _log(metrics.ToString());
             _onEpoch?.Invoke(metrics);
             if (progress.StoppedEarly)
@@ -142,7 +147,7 @@ internal sealed class TrainingRun : IDisposable
         manual_seed(RandomSource.EpochSeed(_options.Seed, epoch, stream: 1));
         var random = new RandomSource(generator);
         _student.train();
-        _projection?.train();
+        _trainable?.train();
         _teacher?.eval();
 
         using var order = randperm(_train.Count, generator: generator);
@@ -177,7 +182,7 @@ internal sealed class TrainingRun : IDisposable
                 _optimizer.step();
             }
             _student.zero_grad();
-            _projection?.zero_grad();
+            _trainable?.zero_grad();
             progress.GlobalStep++;
             _ema?.Update(_student, progress.GlobalStep);
             lossSum += value;
@@ -223,7 +228,7 @@ internal sealed class TrainingRun : IDisposable
     {
         Tensor logits;
         Tensor? preLogits = null;
-        if (_projection is not null)
+        if (_needsPreLogits)
         {
             var features = _student.ForwardFeatures(input);
             preLogits = _student.ForwardHead(features, preLogits: true);
@@ -233,26 +238,14 @@ internal sealed class TrainingRun : IDisposable
         {
             logits = _student.forward(input);
         }
-        var loss = softTargets is not null
-            ? Losses.SoftTargetCrossEntropy(logits, softTargets)
-            : Losses.LabelSmoothingCrossEntropy(logits, labels, _options.LabelSmoothing);
-
-        switch (_options.Distillation)
+        var inputs = new ObjectiveInputs(logits, preLogits, labels, softTargets, teacherInput, _teacher is null ? null : TeacherForward);
+        Tensor? loss = null;
+        foreach (var objective in _objectives)
         {
-            case LogitDistillation kd:
-            {
-                var teacherLogits = TeacherForward(m => m.forward(teacherInput!));
-                loss = loss.add(Losses.LogitDistillation(logits, teacherLogits, kd.Temperature), kd.Alpha);
-                break;
-            }
-            case FeatureDistillation kd:
-            {
-                var teacherFeatures = TeacherForward(m => m.ForwardPreLogits(teacherInput!));
-                loss = loss.add(Losses.FeatureDistillation(_projection!.forward(preLogits!), teacherFeatures), kd.Alpha);
-                break;
-            }
+            var term = objective.Loss(inputs);
+            loss = loss is null ? term : loss.add(term);
         }
-        return loss;
+        return loss!;
     }
 
     /// <summary>
@@ -357,7 +350,7 @@ internal sealed class TrainingRun : IDisposable
     public void Dispose()
     {
         _optimizer.Dispose();
-        _projection?.Dispose();
+        foreach (var objective in _objectives) objective.Dispose();
         _best?.Dispose();
         _ema?.Dispose();
     }
