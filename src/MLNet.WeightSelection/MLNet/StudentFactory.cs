@@ -71,13 +71,13 @@ internal static class StudentFactory
     /// Checks, from keys and shapes only, that the teacher can initialize the student: same family, and no student
     /// width or depth larger than the teacher's. Throws <see cref="WeightSelectionException"/> listing every problem.
     /// </summary>
-    public static void CheckSelectable(TeacherHandle teacher, ImageClassifier student, SelectionOptions selection)
+    /// <returns>The selection plan, for selecting from the same teacher later without planning again.</returns>
+    public static SelectionPlan CheckSelectable(TeacherHandle teacher, ImageClassifier student, SelectionOptions selection)
     {
         if (!string.Equals(teacher.Spec.Family, student.Spec.Family, StringComparison.Ordinal))
             throw new ArgumentException(
                 $"The teacher is a '{teacher.Spec.Family}' and the student a '{student.Spec.Family}': weight selection needs both of the same family.");
-        var tensors = student.state_dict().Select(kv => new StudentTensor(kv.Key, kv.Value.dtype, kv.Value.shape)).ToArray();
-        SelectionPlanner.Plan(teacher.Weights, tensors, null, selection with { ClassifierKeys = student.ClassifierKeys });
+        return SelectionPlanner.Plan(teacher.Weights, WeightSelector.StudentTensors(student), null, selection with { ClassifierKeys = student.ClassifierKeys });
     }
 
     /// <summary>Creates the student with its own initialization from <paramref name="seed"/>.</summary>

@@ -110,9 +110,8 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
             try
             {
                 student.Input = teacher?.Input ?? spec.Input;
-                var selection = selects ? StudentFactory.Selection(o, teacher!.Spec, spec) : null;
-                if (selection is not null)
-                    StudentFactory.CheckSelectable(teacher!, student, selection);
+                var selection = selects ? StudentFactory.Selection(o, teacher!.Spec, spec) with { ClassifierKeys = student.ClassifierKeys } : null;
+                var plan = selection is null ? null : StudentFactory.CheckSelectable(teacher!, student, selection);
                 if (provisional.Student.Distillation is LogitDistillation && provisional.TeacherAdaptation is null && teacher!.Model.NumClasses != label.ClassCount)
                     throw new ArgumentException(
                         $"Logit distillation needs a teacher whose classifier has the label's {label.ClassCount} classes, but {o.Teacher!.Description} has {teacher.Model.NumClasses}. " +
@@ -145,7 +144,12 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
                     {
                         if (selection is not null)
                         {
-                            report = WeightSelector.SelectInto(teacherWeights!, student, null, selection with { ClassifierKeys = student.ClassifierKeys });
+                            // The plan checked before reading any image serves, unless adaptation changed the teacher:
+                            // an adapted teacher has other classes (and, for a ViT at another size, other position
+                            // embeddings), so it is planned again.
+                            report = adaptedTeacher is null
+                                ? WeightSelector.SelectInto(plan!, teacherWeights!, student, selection)
+                                : WeightSelector.SelectInto(teacherWeights!, student, null, selection);
                             Log($"Selected the student's weights from {(adaptedTeacher is null ? "" : "the adapted ")}{o.Teacher!.Description}: {report.Rows.Count(r => r.TeacherKey is not null)} of {report.Rows.Count} tensors " +
                                 $"({report.LayerSelection}, {report.ElementSelection}).");
                         }

@@ -63,8 +63,8 @@ public static class WeightSelectionLinearProbe
         if (options.Initialization == Initialization.WeightSelection)
         {
             var selection = StudentFactory.Selection(options, teacher!.Spec, spec);
-            StudentFactory.CheckSelectable(teacher!, student, selection);
-            report = WeightSelector.SelectInto(teacher!.Weights, student, null, selection with { ClassifierKeys = student.ClassifierKeys });
+            var checkedSelection = selection with { ClassifierKeys = student.ClassifierKeys };
+            report = WeightSelector.SelectInto(StudentFactory.CheckSelectable(teacher!, student, checkedSelection), teacher!.Weights, student, checkedSelection);
         }
 
         var pixels = PixelPipeline.Build(mlContext, image, spec.ImageSize).Steps.Fit(trainData);

@@ -8,9 +8,15 @@ namespace MLNet.WeightSelection.Selection;
 /// </summary>
 internal static class SelectionPlanner
 {
+    static long _plansMade;
+
+    /// <summary>Plans made in this process (a test reads it to check that a <c>Fit</c> plans once).</summary>
+    internal static long PlansMade => Interlocked.Read(ref _plansMade);
+
     public static SelectionPlan Plan(ITensorSource teacher, IReadOnlyList<StudentTensor> student, SelectionSchema? schema,
         SelectionOptions options)
     {
+        Interlocked.Increment(ref _plansMade);
         var problems = new List<SelectionProblem>();
         var studentKeys = student.Select(s => s.Key).ToArray();
         var teacherKeys = teacher.Keys;

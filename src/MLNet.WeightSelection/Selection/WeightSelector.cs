@@ -54,9 +54,24 @@ public static class WeightSelector
         SelectionOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(student);
+        ArgumentNullException.ThrowIfNull(teacher);
+        options ??= new SelectionOptions();
+        return SelectInto(SelectionPlanner.Plan(teacher, StudentTensors(student), schema, options), teacher, student, options);
+    }
+
+    /// <summary>The student's tensors as the planner sees them: key, dtype and shape from its state dict.</summary>
+    internal static StudentTensor[] StudentTensors(nn.Module student) =>
+        student.state_dict().Select(kv => new StudentTensor(kv.Key, kv.Value.dtype, kv.Value.shape)).ToArray();
+
+    /// <summary>
+    /// <see cref="SelectInto(ITensorSource, nn.Module, SelectionSchema?, SelectionOptions?)"/> with a plan made
+    /// earlier from the same teacher, student and options (the estimator checks selectability before reading any
+    /// image and keeps the plan).
+    /// </summary>
+    internal static SelectionReport SelectInto(SelectionPlan plan, ITensorSource teacher, nn.Module student, SelectionOptions options)
+    {
         var state = student.state_dict();
-        var tensors = state.Select(kv => new StudentTensor(kv.Key, kv.Value.dtype, kv.Value.shape)).ToArray();
-        using var result = Run(teacher, tensors, null, schema, options);
+        using var result = Run(plan, teacher, null, options);
         using (no_grad())
         {
             foreach (var (key, value) in result.Weights) state[key].copy_(value);
@@ -69,7 +84,11 @@ public static class WeightSelector
     {
         ArgumentNullException.ThrowIfNull(teacher);
         options ??= new SelectionOptions();
-        var plan = SelectionPlanner.Plan(teacher, student, schema, options);
+        return Run(SelectionPlanner.Plan(teacher, student, schema, options), teacher, studentInit, options);
+    }
+
+    static SelectionResult Run(SelectionPlan plan, ITensorSource teacher, Func<string, Tensor>? studentInit, SelectionOptions options)
+    {
         WidthIndexer.Assign(plan, teacher);
 
         var weights = new StateDict($"selected from {teacher.Origin}");

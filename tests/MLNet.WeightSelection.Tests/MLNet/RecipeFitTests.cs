@@ -33,8 +33,12 @@ public class RecipeFitTests
             Threads = 1,
         };
 
+        long plansBefore = global::MLNet.WeightSelection.Selection.SelectionPlanner.PlansMade;
         using var model = ml.Transforms.InitializeFromTeacher(options).Fit(data);
 
+        // Three plans, each for its own pair: the student from the teacher (the check before any image is read), the
+        // adapted teacher from the teacher (its new classifier keeps its own init), the student from the adapted teacher.
+        Assert.Equal(3, global::MLNet.WeightSelection.Selection.SelectionPlanner.PlansMade - plansBefore);
         var recipe = model.Recipe;
         Assert.All(recipe.Choices, c => Assert.False(c.WasSet, c.Name));
         Assert.Equal(24, recipe.Data.TrainingImages + recipe.Data.ValidationImages);
@@ -73,8 +77,11 @@ public class RecipeFitTests
             Threads = 1,
         };
 
+        long plansBefore = global::MLNet.WeightSelection.Selection.SelectionPlanner.PlansMade;
         using var model = ml.Transforms.InitializeFromTeacher(options).Fit(data);
 
+        // The plan that checked the selection before any image was read is the one the selection used.
+        Assert.Equal(1, global::MLNet.WeightSelection.Selection.SelectionPlanner.PlansMade - plansBefore);
         Assert.Null(model.TeacherAdaptation);
         Assert.Null(model.Recipe.TeacherAdaptation);
         Assert.Null(model.Recipe.Student.Distillation);
