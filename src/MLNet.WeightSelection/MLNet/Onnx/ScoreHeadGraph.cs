@@ -1,4 +1,6 @@
-using System.Runtime.InteropServices;
+using Google.Protobuf;
+using MLNet.WeightSelection.Models.Onnx;
+using Onnx;
 
 namespace MLNet.WeightSelection.MLNet.Onnx;
 
@@ -14,9 +16,7 @@ namespace MLNet.WeightSelection.MLNet.Onnx;
 /// </summary>
 internal static class ScoreHeadGraph
 {
-    // onnx.proto field numbers and enum values used below.
-    const int FloatType = 1, Int64Type = 7, StringType = 8;
-    const int AttrInt = 2, AttrInts = 7, AttrStrings = 8;
+    const int Opset = 17;
 
     /// <summary>Serializes the head graph as an ONNX model.</summary>
     /// <param name="inputName">Name of the graph input: the student's output column.</param>
@@ -29,102 +29,32 @@ internal static class ScoreHeadGraph
         if (slotNames is not null && slotNames.Count != classCount)
             throw new ArgumentException($"{slotNames.Count} slot names were given for {classCount} classes.", nameof(slotNames));
 
-        var graph = new ProtoWriter();
-        graph.Message(1, Node("Squeeze", new[] { inputName, "ws_axis0" }, new[] { probabilitiesName }, "ws_squeeze"));
-        graph.Message(1, Node("ArgMax", new[] { probabilitiesName }, new[] { "ws_argmax" }, "ws_argmax",
-            attributes: new[] { IntAttribute("axis", 0), IntAttribute("keepdims", 1) }));
-        graph.Message(1, Node("OneHot", new[] { "ws_argmax", "ws_depth", "ws_onoff" }, new[] { "ws_onehot_row" }, "ws_onehot"));
-        graph.Message(1, Node("Squeeze", new[] { "ws_onehot_row", "ws_axis0" }, new[] { oneHotName }, "ws_squeeze_onehot"));
-        graph.String(2, "weight_selection_score_head");
-        graph.Message(5, Int64Tensor("ws_axis0", new long[] { 1 }, new long[] { 0 }));
-        graph.Message(5, Int64Tensor("ws_depth", Array.Empty<long>(), new long[] { classCount }));
-        graph.Message(5, FloatTensor("ws_onoff", new long[] { 2 }, new[] { 0f, 1f }));
-        graph.Message(11, ValueInfo(inputName, FloatType, new long?[] { null, classCount }));
-        graph.Message(12, ValueInfo(probabilitiesName, FloatType, new long?[] { classCount }));
-        graph.Message(12, ValueInfo(oneHotName, FloatType, new long?[] { classCount }));
+        var graph = new OnnxGraphBuilder("weight_selection_score_head", Opset);
+        graph.Input(inputName, "N", (long)classCount);
+        string axis0 = graph.Longs("ws_axis0", new long[] { 0 }, 1);
+        graph.NamedNode("Squeeze", "ws_squeeze", new[] { inputName, axis0 }, new[] { probabilitiesName });
+        graph.NamedNode("ArgMax", "ws_argmax", new[] { probabilitiesName }, new[] { "ws_argmax" }, attributes: new (string, object)[] { ("axis", 0L), ("keepdims", 1L) });
+        string depth = graph.Longs("ws_depth", new long[] { classCount });
+        string onOff = graph.Floats("ws_onoff", new[] { 0f, 1f }, 2);
+        graph.NamedNode("OneHot", "ws_onehot", new[] { "ws_argmax", depth, onOff }, new[] { "ws_onehot_row" });
+        graph.NamedNode("Squeeze", "ws_squeeze_onehot", new[] { "ws_onehot_row", axis0 }, new[] { oneHotName });
+        graph.Output(probabilitiesName, (long)classCount);
+        graph.Output(oneHotName, (long)classCount);
 
         if (slotNames is not null)
         {
             // ML.NET looks the node up by name and reads only its keys_strings; ONNX Runtime needs a valid node, so it
             // maps the names to their indices, and its output is named so that ML.NET does not list it as a column.
             string unused = $"mlnet.{probabilitiesName}.unusedOutput";
-            graph.Message(5, StringTensor("ws_class_names", slotNames));
-            graph.Message(1, Node("LabelEncoder", new[] { "ws_class_names" }, new[] { unused }, $"mlnet.{probabilitiesName}.SlotNames",
-                domain: "ai.onnx.ml",
-                attributes: new[]
+            string names = graph.Strings("ws_class_names", slotNames);
+            graph.NamedNode("LabelEncoder", $"mlnet.{probabilitiesName}.SlotNames", new[] { names }, new[] { unused }, domain: "ai.onnx.ml", domainVersion: 2,
+                attributes: new (string, object)[]
                 {
-                    StringsAttribute("keys_strings", slotNames),
-                    IntsAttribute("values_int64s", Enumerable.Range(0, classCount).Select(i => (long)i).ToArray()),
-                }));
-            graph.Message(12, ValueInfo(unused, Int64Type, new long?[] { classCount }));
+                    ("keys_strings", slotNames.ToArray()),
+                    ("values_int64s", Enumerable.Range(0, classCount).Select(i => (long)i).ToArray()),
+                });
+            graph.Output(unused, TensorProto.Types.DataType.Int64, (long)classCount);
         }
-
-        var model = new ProtoWriter()
-            .Int(1, 8) // ir_version
-            .String(2, "MLNet.WeightSelection")
-            .Message(7, graph)
-            .Message(8, new ProtoWriter().String(1, "").Int(2, 17))
-            .Message(8, new ProtoWriter().String(1, "ai.onnx.ml").Int(2, 2));
-        return model.ToArray();
-    }
-
-    static ProtoWriter Node(string op, string[] inputs, string[] outputs, string name, string domain = "", ProtoWriter[]? attributes = null)
-    {
-        var node = new ProtoWriter();
-        foreach (var i in inputs) node.String(1, i);
-        foreach (var o in outputs) node.String(2, o);
-        node.String(3, name).String(4, op);
-        foreach (var a in attributes ?? Array.Empty<ProtoWriter>()) node.Message(5, a);
-        if (domain.Length > 0) node.String(7, domain);
-        return node;
-    }
-
-    static ProtoWriter IntAttribute(string name, long value) => new ProtoWriter().String(1, name).Int(3, value).Int(20, AttrInt);
-
-    static ProtoWriter IntsAttribute(string name, long[] values)
-    {
-        var a = new ProtoWriter().String(1, name);
-        foreach (var v in values) a.Int(8, v);
-        return a.Int(20, AttrInts);
-    }
-
-    static ProtoWriter StringsAttribute(string name, IEnumerable<string> values)
-    {
-        var a = new ProtoWriter().String(1, name);
-        foreach (var v in values) a.String(9, v);
-        return a.Int(20, AttrStrings);
-    }
-
-    static ProtoWriter Int64Tensor(string name, long[] dims, long[] values)
-    {
-        var t = new ProtoWriter();
-        foreach (var d in dims) t.Int(1, d);
-        t.Int(2, Int64Type).String(8, name);
-        return t.Bytes(9, MemoryMarshal.AsBytes(values.AsSpan()));
-    }
-
-    static ProtoWriter FloatTensor(string name, long[] dims, float[] values)
-    {
-        var t = new ProtoWriter();
-        foreach (var d in dims) t.Int(1, d);
-        t.Int(2, FloatType).String(8, name);
-        return t.Bytes(9, MemoryMarshal.AsBytes(values.AsSpan()));
-    }
-
-    static ProtoWriter StringTensor(string name, IReadOnlyList<string> values)
-    {
-        var t = new ProtoWriter().Int(1, values.Count).Int(2, StringType);
-        foreach (var v in values) t.String(6, v);
-        return t.String(8, name);
-    }
-
-    /// <summary>A tensor value info; a null dimension is the symbolic batch size.</summary>
-    static ProtoWriter ValueInfo(string name, int elementType, long?[] dims)
-    {
-        var shape = new ProtoWriter();
-        foreach (var d in dims)
-            shape.Message(1, d is { } v ? new ProtoWriter().Int(1, v) : new ProtoWriter().String(2, "N"));
-        var tensorType = new ProtoWriter().Int(1, elementType).Message(2, shape);
-        return new ProtoWriter().String(1, name).Message(2, new ProtoWriter().Message(1, tensorType));
+        return graph.ToModel("MLNet.WeightSelection", "", new Dictionary<string, string>()).ToByteArray();
     }
 }

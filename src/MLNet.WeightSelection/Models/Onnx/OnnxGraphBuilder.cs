@@ -15,6 +15,8 @@ internal sealed class OnnxGraphBuilder
     readonly GraphProto _graph;
     readonly HashSet<string> _names = new(StringComparer.Ordinal);
     readonly Dictionary<string, string> _constants = new(StringComparer.Ordinal);
+    readonly Dictionary<string, long> _domains = new(StringComparer.Ordinal);
+    readonly HashSet<string> _nodeNames = new(StringComparer.Ordinal);
 
     public OnnxGraphBuilder(string name, int opset)
     {
@@ -80,6 +82,36 @@ internal sealed class OnnxGraphBuilder
         return output;
     }
 
+    /// <summary>
+    /// Adds a node whose node and output names are given exactly (a consumer looks them up by name), optionally in
+    /// another operator domain, which the model then imports at <paramref name="domainVersion"/>.
+    /// </summary>
+    public void NamedNode(string opType, string nodeName, IEnumerable<string> inputs, IEnumerable<string> outputs,
+        string domain = "", long domainVersion = 0, params (string Name, object Value)[] attributes)
+    {
+        if (!_nodeNames.Add(nodeName)) throw new ArgumentException($"The ONNX node name '{nodeName}' is already used in the graph.");
+        var node = new NodeProto { OpType = opType, Name = nodeName, Domain = domain };
+        node.Input.AddRange(inputs);
+        foreach (var output in outputs)
+        {
+            if (!_names.Add(output)) throw new ArgumentException($"The ONNX value name '{output}' is already used in the graph.");
+            node.Output.Add(output);
+        }
+        foreach (var (attrName, value) in attributes) node.Attribute.Add(Attribute(attrName, value));
+        if (domain.Length > 0) _domains[domain] = Math.Max(domainVersion, _domains.GetValueOrDefault(domain));
+        _graph.Node.Add(node);
+    }
+
+    /// <summary>A string tensor constant of shape [values.Count].</summary>
+    public string Strings(string name, IReadOnlyList<string> values)
+    {
+        var proto = new TensorProto { Name = Unique(name), DataType = (int)TensorProto.Types.DataType.String };
+        proto.Dims.Add(values.Count);
+        proto.StringData.AddRange(values.Select(ByteString.CopyFromUtf8));
+        _graph.Initializer.Add(proto);
+        return proto.Name;
+    }
+
     /// <summary>Renames the value <paramref name="value"/> to <paramref name="name"/> with an Identity node (for graph outputs).</summary>
     public string Rename(string value, string name)
     {
@@ -101,6 +133,9 @@ internal sealed class OnnxGraphBuilder
 
     /// <summary>Declares <paramref name="name"/> (an existing value) a float graph output.</summary>
     public void Output(string name, params object[] dims) => _graph.Output.Add(ValueInfo(name, dims));
+
+    /// <summary>Declares <paramref name="name"/> (an existing value) a graph output of another element type.</summary>
+    public void Output(string name, TensorProto.Types.DataType elementType, params object[] dims) => _graph.Output.Add(ValueInfo(name, dims, elementType));
 
     // Opset-dependent and composite operators.
 
@@ -162,6 +197,7 @@ internal sealed class OnnxGraphBuilder
             Graph = _graph,
         };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
+        foreach (var (domain, version) in _domains) model.OpsetImport.Add(new OperatorSetIdProto { Domain = domain, Version = version });
         foreach (var (key, value) in metadata) model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
         return model;
     }
@@ -169,7 +205,7 @@ internal sealed class OnnxGraphBuilder
     /// <summary>The IR version of the ONNX release that introduced <paramref name="opset"/> (1.12–1.13: 8, 1.14–1.15: 9, 1.16+: 10).</summary>
     static long IrVersionFor(int opset) => opset <= 18 ? 8 : opset <= 20 ? 9 : 10;
 
-    static ValueInfoProto ValueInfo(string name, object[] dims)
+    static ValueInfoProto ValueInfo(string name, object[] dims, TensorProto.Types.DataType elementType = TensorProto.Types.DataType.Float)
     {
         var shape = new TensorShapeProto();
         foreach (var d in dims)
@@ -183,7 +219,7 @@ internal sealed class OnnxGraphBuilder
         return new ValueInfoProto
         {
             Name = name,
-            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = shape } },
+            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)elementType, Shape = shape } },
         };
     }
 
@@ -194,8 +230,16 @@ internal sealed class OnnxGraphBuilder
         float f => new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = f },
         string s => new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(s) },
         long[] ints => Ints(name, ints),
+        string[] strings => Strings(name, strings),
         _ => throw new ArgumentException($"Unsupported ONNX attribute value for '{name}': {value.GetType().Name}."),
     };
+
+    static AttributeProto Strings(string name, string[] values)
+    {
+        var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Strings };
+        a.Strings.AddRange(values.Select(ByteString.CopyFromUtf8));
+        return a;
+    }
 
     static AttributeProto Ints(string name, long[] values)
     {
