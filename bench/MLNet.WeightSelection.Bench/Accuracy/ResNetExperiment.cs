@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using MLNet.WeightSelection.Bench.Infra;
+using MLNet.WeightSelection.Models.ResNet;
 using MLNet.WeightSelection.Models;
 using MLNet.WeightSelection.Selection;
 using MLNet.WeightSelection.Training;
@@ -68,7 +69,7 @@ static class ResNetExperiment
 
     static string Recipe(int epochs, int threads) => new TrainingOptions { Epochs = epochs, Threads = threads }.Augmentation.ToString();
 
-    static object Train(string method, Checkpoints.Onnx.OnnxResNetImport import, FashionMnist trainSet, IReadOnlyList<(int Row, int Label)> subset,
+    static object Train(string method, OnnxResNetImport import, FashionMnist trainSet, IReadOnlyList<(int Row, int Label)> subset,
         Training.ImageTensorDataset test, int size, int seed, int epochs, int threads)
     {
         using var train = trainSet.ToDataset(subset, Classes);

@@ -1,4 +1,4 @@
-using MLNet.WeightSelection.Checkpoints.Onnx;
+using MLNet.WeightSelection.Models.ResNet;
 
 namespace MLNet.WeightSelection.Bench.Accuracy;
 

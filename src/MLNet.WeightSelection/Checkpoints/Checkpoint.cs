@@ -12,7 +12,7 @@ public static class Checkpoint
     /// PyTorch and a safetensors header as safetensors, whatever the extension.
     /// </summary>
     /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>
-    /// <exception cref="NotSupportedException">An ONNX model: import it with <see cref="Onnx.OnnxResNetImporter.Import"/> instead.</exception>
+    /// <exception cref="NotSupportedException">An ONNX model: import it with <c>Teacher.FromOnnx</c> or <c>OnnxResNetImporter.Import</c> instead.</exception>
     /// <exception cref="InvalidDataException">The file is corrupt or of no known format; the message names it.</exception>
     public static ITensorSource Open(string path)
     {
@@ -24,7 +24,7 @@ public static class Checkpoint
         if (extension == ".onnx")
             throw new NotSupportedException(
                 $"'{full}' is an ONNX model, not a checkpoint: its weights are graph initializers without timm's names. " +
-                $"Import it with {nameof(Onnx)}.{nameof(Onnx.OnnxResNetImporter)}.{nameof(Onnx.OnnxResNetImporter.Import)}, which names them by walking the graph.");
+                "Import it with Teacher.FromOnnx (or OnnxResNetImporter.Import), which names them by walking the graph.");
 
         var format = Sniff(full);
         if (extension == ".safetensors" || format == Format.SafeTensors) return SafeTensorsFile.Open(full);

@@ -1,5 +1,5 @@
 using MLNet.WeightSelection.Checkpoints;
-using MLNet.WeightSelection.Checkpoints.Onnx;
+using MLNet.WeightSelection.Models.ResNet;
 using MLNet.WeightSelection.Models;
 
 namespace MLNet.WeightSelection;

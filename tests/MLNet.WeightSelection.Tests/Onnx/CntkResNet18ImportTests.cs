@@ -1,6 +1,5 @@
-using MLNet.WeightSelection.Checkpoints.Onnx;
-using MLNet.WeightSelection.Models;
 using MLNet.WeightSelection.Models.ResNet;
+using MLNet.WeightSelection.Models;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;

@@ -1,8 +1,7 @@
 using MLNet.WeightSelection.Checkpoints;
-using MLNet.WeightSelection.Checkpoints.Onnx;
-using MLNet.WeightSelection.Models;
 using MLNet.WeightSelection.Models.Onnx;
 using MLNet.WeightSelection.Models.ResNet;
+using MLNet.WeightSelection.Models;
 using Onnx;
 using Xunit;
 

@@ -1,10 +1,10 @@
 using System.Globalization;
-using Microsoft.ML;
-using Microsoft.ML.Transforms;
-using MLNet.WeightSelection.Checkpoints.Onnx;
 using MLNet.WeightSelection.Cli.Infrastructure;
+using MLNet.WeightSelection.Models.ResNet;
 using MLNet.WeightSelection.Models;
 using MLNet.WeightSelection.Training;
+using Microsoft.ML.Transforms;
+using Microsoft.ML;
 using Spectre.Console;
 
 namespace MLNet.WeightSelection.Cli.Commands;

@@ -1,4 +1,4 @@
-namespace MLNet.WeightSelection.Checkpoints.Onnx;
+namespace MLNet.WeightSelection.Models.ResNet;
 
 /// <summary>
 /// A convolution or pooling layer whose ONNX padding differs from timm's symmetric padding. CNTK pads strided

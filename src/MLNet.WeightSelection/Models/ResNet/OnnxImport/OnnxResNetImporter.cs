@@ -1,11 +1,13 @@
+using MLNet.WeightSelection.Checkpoints;
+using MLNet.WeightSelection.Checkpoints.Onnx;
+using MLNet.WeightSelection.Models.Onnx;
 using MLNet.WeightSelection.Models;
-using MLNet.WeightSelection.Models.ResNet;
 using Onnx;
 using TorchSharp;
 using static MLNet.WeightSelection.Checkpoints.Onnx.OnnxGraphIndex;
 using static TorchSharp.torch;
 
-namespace MLNet.WeightSelection.Checkpoints.Onnx;
+namespace MLNet.WeightSelection.Models.ResNet;
 
 /// <summary>
 /// Imports a pretrained ResNet from ONNX as a timm-named state dict: a <c>checkpoint_filter_fn</c> for ONNX. Roles are

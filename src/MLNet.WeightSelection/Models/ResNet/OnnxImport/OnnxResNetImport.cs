@@ -1,7 +1,9 @@
+using MLNet.WeightSelection.Checkpoints;
+using MLNet.WeightSelection.Checkpoints.Onnx;
+using MLNet.WeightSelection.Models.Onnx;
 using MLNet.WeightSelection.Models;
-using MLNet.WeightSelection.Models.ResNet;
 
-namespace MLNet.WeightSelection.Checkpoints.Onnx;
+namespace MLNet.WeightSelection.Models.ResNet;
 
 /// <summary>
 /// A ResNet imported from ONNX: its weights under timm's names, the configuration the graph has, the input convention

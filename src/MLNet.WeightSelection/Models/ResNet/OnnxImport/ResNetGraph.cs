@@ -1,6 +1,8 @@
+using MLNet.WeightSelection.Checkpoints.Onnx;
+using MLNet.WeightSelection.Models.Onnx;
 using Onnx;
 
-namespace MLNet.WeightSelection.Checkpoints.Onnx;
+namespace MLNet.WeightSelection.Models.ResNet;
 
 /// <summary>A 2-D spatial size, or unknown when the graph leaves it symbolic.</summary>
 internal readonly record struct SpatialSize(long H, long W);

@@ -1,7 +1,9 @@
+using MLNet.WeightSelection.Checkpoints.Onnx;
+using MLNet.WeightSelection.Models.Onnx;
 using Onnx;
 using static MLNet.WeightSelection.Checkpoints.Onnx.OnnxGraphIndex;
 
-namespace MLNet.WeightSelection.Checkpoints.Onnx;
+namespace MLNet.WeightSelection.Models.ResNet;
 
 /// <summary>
 /// Recovers a ResNet's roles from an ONNX graph by following the data flow from the image input: stem

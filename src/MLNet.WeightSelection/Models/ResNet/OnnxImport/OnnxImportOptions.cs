@@ -1,6 +1,8 @@
+using MLNet.WeightSelection.Checkpoints.Onnx;
+using MLNet.WeightSelection.Models.Onnx;
 using MLNet.WeightSelection.Models;
 
-namespace MLNet.WeightSelection.Checkpoints.Onnx;
+namespace MLNet.WeightSelection.Models.ResNet;
 
 /// <summary>Options for <see cref="OnnxResNetImporter.Import(string, OnnxImportOptions?)"/>.</summary>
 public sealed class OnnxImportOptions

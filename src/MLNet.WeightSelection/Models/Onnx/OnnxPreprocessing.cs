@@ -1,9 +1,10 @@
+using MLNet.WeightSelection.Checkpoints.Onnx;
 using MLNet.WeightSelection.Models;
 using Onnx;
 using TorchSharp;
 using static MLNet.WeightSelection.Checkpoints.Onnx.OnnxGraphIndex;
 
-namespace MLNet.WeightSelection.Checkpoints.Onnx;
+namespace MLNet.WeightSelection.Models.Onnx;
 
 /// <summary>
 /// What an ONNX preprocessing model does to raw pixels, summarized as an <see cref="InputConvention"/>.
