@@ -49,7 +49,7 @@ public sealed class ConvNeXt : ImageClassifier
     public ConvNeXtSpec ConvNeXtSpec => _spec;
 
     /// <summary>The four stages (<c>stages.S</c>).</summary>
-    public IReadOnlyList<ConvNeXtStage> Stages => stages.ToList();
+    internal IReadOnlyList<ConvNeXtStage> Stages => stages.ToList();
 
     /// <inheritdoc />
     public override int NumFeatures => _spec.NumFeatures;

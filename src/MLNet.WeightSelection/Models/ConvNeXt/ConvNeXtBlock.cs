@@ -10,7 +10,7 @@ namespace MLNet.WeightSelection.Models.ConvNeXt;
 /// → drop path, plus the input. With conv_mlp the norm is LayerNorm2d and the MLP 1×1 convolutions on NCHW; otherwise
 /// the map is permuted to channels-last for a LayerNorm and Linear MLP. LayerNorm eps is 1e-6.
 /// </summary>
-public sealed class ConvNeXtBlock : nn.Module<Tensor, Tensor>
+internal sealed class ConvNeXtBlock : nn.Module<Tensor, Tensor>
 {
     readonly Conv2d conv_dw;
     readonly nn.Module<Tensor, Tensor> norm;

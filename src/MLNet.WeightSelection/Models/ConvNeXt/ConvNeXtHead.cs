@@ -9,7 +9,7 @@ namespace MLNet.WeightSelection.Models.ConvNeXt;
 /// timm's <c>NormMlpClassifierHead</c> as ConvNeXt uses it: global average pool → <c>norm</c> (LayerNorm2d, eps 1e-6)
 /// → flatten → dropout → <c>fc</c>. Keys <c>head.norm.*</c> and <c>head.fc.*</c>.
 /// </summary>
-public sealed class ConvNeXtHead : nn.Module<Tensor, bool, Tensor>
+internal sealed class ConvNeXtHead : nn.Module<Tensor, bool, Tensor>
 {
     readonly LayerNorm2d norm;
     Linear? fc;

@@ -9,7 +9,7 @@ namespace MLNet.WeightSelection.Models.ConvNeXt;
 /// timm's <c>ConvNeXtStage</c>: for stages after the first, <c>downsample</c> = [LayerNorm2d, 2×2 stride-2 conv]
 /// (keys <c>downsample.0</c>, <c>downsample.1</c>); then <c>blocks.B</c>.
 /// </summary>
-public sealed class ConvNeXtStage : nn.Module<Tensor, Tensor>
+internal sealed class ConvNeXtStage : nn.Module<Tensor, Tensor>
 {
     readonly Sequential? downsample;
     readonly ModuleList<ConvNeXtBlock> blocks;

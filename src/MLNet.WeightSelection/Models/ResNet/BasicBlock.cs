@@ -9,7 +9,7 @@ namespace MLNet.WeightSelection.Models.ResNet;
 /// timm's <c>BasicBlock</c> (expansion 1): <c>conv1</c> 3×3 (stride) → <c>bn1</c> → ReLU → <c>conv2</c> 3×3 →
 /// <c>bn2</c> → drop path, plus the (optionally <c>downsample</c>d) input, → ReLU.
 /// </summary>
-public sealed class BasicBlock : nn.Module<Tensor, Tensor>
+internal sealed class BasicBlock : nn.Module<Tensor, Tensor>
 {
     readonly Conv2d conv1;
     readonly BatchNorm2d bn1;

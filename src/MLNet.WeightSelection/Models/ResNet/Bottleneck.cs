@@ -9,7 +9,7 @@ namespace MLNet.WeightSelection.Models.ResNet;
 /// timm's <c>Bottleneck</c> (expansion 4): <c>conv1</c> 1×1 → <c>bn1</c> → ReLU → <c>conv2</c> 3×3 (stride) → <c>bn2</c>
 /// → ReLU → <c>conv3</c> 1×1 to 4·planes → <c>bn3</c> → drop path, plus the (optionally <c>downsample</c>d) input, → ReLU.
 /// </summary>
-public sealed class Bottleneck : nn.Module<Tensor, Tensor>
+internal sealed class Bottleneck : nn.Module<Tensor, Tensor>
 {
     readonly Conv2d conv1;
     readonly BatchNorm2d bn1;

@@ -8,7 +8,7 @@ namespace MLNet.WeightSelection.Models.Vit;
 /// timm's multi-head self-attention: fused <c>qkv</c> Linear (dim → 3·dim, laid out [q; k; v], heads inside each),
 /// softmax(q·kᵀ · head_dim^-0.5)·v, then <c>proj</c>.
 /// </summary>
-public sealed class Attention : nn.Module<Tensor, Tensor>
+internal sealed class Attention : nn.Module<Tensor, Tensor>
 {
     readonly Linear qkv;
     readonly Linear proj;

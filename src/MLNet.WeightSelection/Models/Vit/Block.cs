@@ -9,7 +9,7 @@ namespace MLNet.WeightSelection.Models.Vit;
 /// timm's pre-norm transformer block: x + drop_path(ls1(attn(norm1(x)))), then x + drop_path(ls2(mlp(norm2(x)))).
 /// LayerNorms use eps 1e-6 as timm's ViT does.
 /// </summary>
-public sealed class Block : nn.Module<Tensor, Tensor>
+internal sealed class Block : nn.Module<Tensor, Tensor>
 {
     readonly LayerNorm norm1;
     readonly Attention attn;

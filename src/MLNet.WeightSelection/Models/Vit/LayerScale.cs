@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace MLNet.WeightSelection.Models.Vit;
 
 /// <summary>timm's <c>LayerScale</c>: multiplies the last axis by a learned <c>gamma</c> initialized to init_values.</summary>
-public sealed class LayerScale : nn.Module<Tensor, Tensor>
+internal sealed class LayerScale : nn.Module<Tensor, Tensor>
 {
     readonly Parameter gamma;
 

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace MLNet.WeightSelection.Models.Vit;
 
 /// <summary>timm's <c>PatchEmbed</c>: a patch_size-strided convolution <c>proj</c>, flattened to [B, tokens, embed_dim].</summary>
-public sealed class PatchEmbed : nn.Module<Tensor, Tensor>
+internal sealed class PatchEmbed : nn.Module<Tensor, Tensor>
 {
     readonly Conv2d proj;
 

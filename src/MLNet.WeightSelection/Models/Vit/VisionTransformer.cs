@@ -48,7 +48,7 @@ public sealed class VisionTransformer : ImageClassifier
     public VisionTransformerSpec VitSpec => _spec;
 
     /// <summary>The transformer blocks (<c>blocks.N</c>).</summary>
-    public IReadOnlyList<Block> Blocks => blocks.ToList();
+    internal IReadOnlyList<Block> Blocks => blocks.ToList();
 
     /// <inheritdoc />
     public override int NumFeatures => _spec.EmbedDim;
