@@ -11,11 +11,8 @@ namespace MLNet.WeightSelection.Models;
 /// </summary>
 public static class ModelRegistry
 {
-    static readonly ConcurrentDictionary<string, ModelSpec> Presets = new(
-        Vit.VitPresets.All.Select(p => KeyValuePair.Create(p.Key, (ModelSpec)p.Value))
-            .Concat(ConvNeXt.ConvNeXtPresets.All.Select(p => KeyValuePair.Create(p.Key, (ModelSpec)p.Value)))
-            .Concat(ResNet.ResNetPresets.All.Select(p => KeyValuePair.Create(p.Key, (ModelSpec)p.Value))),
-        StringComparer.Ordinal);
+    // Filled by ModelFamilies.Register: the built-in families' presets when the library loads, then any user's.
+    static readonly ConcurrentDictionary<string, ModelSpec> Presets = new(StringComparer.Ordinal);
 
     /// <summary>All registered names, sorted.</summary>
     public static IReadOnlyList<string> Names => Presets.Keys.OrderBy(n => n, StringComparer.Ordinal).ToList();

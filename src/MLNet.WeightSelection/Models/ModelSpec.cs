@@ -86,13 +86,13 @@ public abstract record ModelSpec
         if (declared is not null && family is not null && !string.Equals(declared, family, StringComparison.Ordinal))
             throw root.Error("family", $"is \"{declared}\" but \"{family}\" was expected");
         string name = declared ?? family
-            ?? throw new JsonException("model spec: required property 'family' is missing (\"vit\", \"convnext\" or \"resnet\").", "$.family", null, null);
-        if (!ModelFamilies.TryGet(name, out var reader))
+            ?? throw new JsonException($"model spec: required property 'family' is missing ({string.Join(", ", ModelFamilies.Names.Select(n => $"\"{n}\""))}).", "$.family", null, null);
+        if (!ModelFamilies.TryGet(name, out var modelFamily))
             throw root.Error("family", $"must be one of {string.Join(", ", ModelFamilies.Names.Select(n => $"\"{n}\""))}; got \"{name}\"");
 
         var kwargs = new KwargsReader(element, $"{name} spec");
         kwargs.Skip("family");
-        var spec = reader(kwargs);
+        var spec = modelFamily.ReadSpec(kwargs);
         spec = spec with
         {
             NumClasses = kwargs.Int("num_classes", spec.NumClasses),

@@ -1,29 +1,54 @@
 namespace MLNet.WeightSelection.Selection;
 
 /// <summary>
-/// The built-in selection schemas (ViT, ConvNeXt, ResNet) keyed by timm's parameter names, and detection of a
-/// family from a state dict's keys. Model families reuse these to declare their widths.
+/// The selection schemas of the registered model families: what <see cref="WeightSelector"/> uses to recognize a
+/// checkpoint's family from its keys. Each family defines its schema in its own folder and registers it through
+/// <c>ModelFamilies.Register</c>; the built-in families (vit, convnext, resnet) are registered when the library loads.
 /// </summary>
-public static partial class FamilySchemas
+public static class FamilySchemas
 {
-    /// <summary>All built-in schemas.</summary>
-    // A property, not a field: static initializers of partial class parts run in no defined order.
-    public static IReadOnlyList<SelectionSchema> All => new[] { Vit, ConvNeXt, ResNet };
+    static readonly object Gate = new();
+    static readonly List<SelectionSchema> Registered = new();
 
-    /// <summary>The schema whose signature <paramref name="keys"/> carry, or null when none does.</summary>
+    /// <summary>Every registered schema, in registration order (detection tries them in this order).</summary>
+    public static IReadOnlyList<SelectionSchema> All
+    {
+        get { lock (Gate) return Registered.ToArray(); }
+    }
+
+    /// <summary>The built-in ViT schema.</summary>
+    public static SelectionSchema Vit => ByName("vit");
+
+    /// <summary>The built-in ConvNeXt schema.</summary>
+    public static SelectionSchema ConvNeXt => ByName("convnext");
+
+    /// <summary>The built-in ResNet schema.</summary>
+    public static SelectionSchema ResNet => ByName("resnet");
+
+    /// <summary>The first schema whose signature keys all occur in <paramref name="keys"/>, or null.</summary>
     public static SelectionSchema? Detect(IEnumerable<string> keys)
     {
         var list = keys as IReadOnlyCollection<string> ?? keys.ToArray();
         return All.FirstOrDefault(s => s.Recognizes(list));
     }
 
-    /// <summary>The built-in schema named <paramref name="family"/> (case-insensitive).</summary>
-    /// <exception cref="ArgumentException">No built-in family has that name.</exception>
+    /// <summary>The schema of <paramref name="family"/> (case-insensitive).</summary>
+    /// <exception cref="ArgumentException">No registered family has that name.</exception>
     public static SelectionSchema ByName(string family) =>
         All.FirstOrDefault(s => string.Equals(s.Family, family, StringComparison.OrdinalIgnoreCase))
         ?? throw new ArgumentException($"No selection schema for family '{family}'; known: {string.Join(", ", All.Select(s => s.Family))}.", nameof(family));
 
-    static AxisBinding W(string width) => AxisBinding.To(width);
-
-    static AxisBinding Unbound => AxisBinding.None;
+    /// <summary>Adds a family's schema; a family registers it once (<c>ModelFamilies.Register</c> calls this).</summary>
+    /// <exception cref="ArgumentException">Another schema of the same family name is registered.</exception>
+    internal static void Register(SelectionSchema schema)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        lock (Gate)
+        {
+            var existing = Registered.FirstOrDefault(s => string.Equals(s.Family, schema.Family, StringComparison.OrdinalIgnoreCase));
+            if (ReferenceEquals(existing, schema)) return;
+            if (existing is not null) throw new ArgumentException($"A selection schema for family '{schema.Family}' is already registered.", nameof(schema));
+            Registered.Add(schema);
+        }
+    }
 }

@@ -1,6 +1,9 @@
-namespace MLNet.WeightSelection.Selection;
+using MLNet.WeightSelection.Selection;
 
-public static partial class FamilySchemas
+namespace MLNet.WeightSelection.Models.ResNet;
+
+/// <summary>The resnet family's selection schema: its widths and component map, which Selection/ consumes.</summary>
+internal static class ResNetSelectionSchema
 {
     /// <summary>
     /// ResNet (timm <c>resnet.py</c>, basic and bottleneck blocks, plain or deep stem, plain or average-pool downsample). Widths: <c>stem</c>; per stage
@@ -9,7 +12,7 @@ public static partial class FamilySchemas
     /// (conv2 out; in a basic block that is the stage output); <c>features</c>, the classifier's input. Ties come
     /// from the keys: a block without a downsample adds its input to its output, so those are one width.
     /// </summary>
-    public static SelectionSchema ResNet { get; } = new()
+    public static SelectionSchema Schema { get; } = new()
     {
         Family = "resnet",
         Signature = new[] { "layer{s}.{i}.conv1.weight", "layer{s}.{i}.bn1.weight" },
@@ -68,4 +71,8 @@ public static partial class FamilySchemas
         }
         if (stages.Count > 0) yield return new WidthTie($"layer{stages[^1]}.out", "features");
     }
+
+    static AxisBinding W(string width) => AxisBinding.To(width);
+
+    static AxisBinding Unbound => AxisBinding.None;
 }

@@ -1,6 +1,9 @@
-namespace MLNet.WeightSelection.Selection;
+using MLNet.WeightSelection.Selection;
 
-public static partial class FamilySchemas
+namespace MLNet.WeightSelection.Models.Vit;
+
+/// <summary>The vit family's selection schema: its widths and component map, which Selection/ consumes.</summary>
+internal static class VitSelectionSchema
 {
     /// <summary>
     /// Vision Transformer (timm <c>vision_transformer.py</c>). Widths: <c>embed</c> (the residual stream: patch
@@ -8,7 +11,7 @@ public static partial class FamilySchemas
     /// the head's input); per block <c>blocks.{i}.attn.inner</c> (q, k and v are three blocks of it in the fused
     /// <c>qkv</c>; proj's input uses it too) and <c>blocks.{i}.mlp.hidden</c>.
     /// </summary>
-    public static SelectionSchema Vit { get; } = new()
+    public static SelectionSchema Schema { get; } = new()
     {
         Family = "vit",
         Signature = new[] { "patch_embed.proj.weight", "blocks.{i}.attn.qkv.weight" },
@@ -43,4 +46,8 @@ public static partial class FamilySchemas
             new("head.bias", Unbound),
         },
     };
+
+    static AxisBinding W(string width) => AxisBinding.To(width);
+
+    static AxisBinding Unbound => AxisBinding.None;
 }

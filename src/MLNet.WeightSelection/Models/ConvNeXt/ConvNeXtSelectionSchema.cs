@@ -1,6 +1,9 @@
-namespace MLNet.WeightSelection.Selection;
+using MLNet.WeightSelection.Selection;
 
-public static partial class FamilySchemas
+namespace MLNet.WeightSelection.Models.ConvNeXt;
+
+/// <summary>The convnext family's selection schema: its widths and component map, which Selection/ consumes.</summary>
+internal static class ConvNeXtSelectionSchema
 {
     /// <summary>
     /// ConvNeXt (timm <c>convnext.py</c>). Widths: one per stage, <c>stages.{s}</c> (stem out and its norm are stage 0;
@@ -9,7 +12,7 @@ public static partial class FamilySchemas
     /// (the head's norm and the classifier's input), tied to the last stage. fc1/fc2 may be Linear [h, d] or 1×1
     /// convolutions [h, d, 1, 1] (the conv_mlp presets): they map onto each other by reshaping.
     /// </summary>
-    public static SelectionSchema ConvNeXt { get; } = new()
+    public static SelectionSchema Schema { get; } = new()
     {
         Family = "convnext",
         Signature = new[] { "stem.0.weight", "stages.{s}.blocks.{i}.conv_dw.weight" },
@@ -47,4 +50,8 @@ public static partial class FamilySchemas
             if (stage.TryMatch(key, out var c)) last = Math.Max(last, c["s"]);
         if (last >= 0) yield return new WidthTie($"stages.{last}", "features");
     }
+
+    static AxisBinding W(string width) => AxisBinding.To(width);
+
+    static AxisBinding Unbound => AxisBinding.None;
 }

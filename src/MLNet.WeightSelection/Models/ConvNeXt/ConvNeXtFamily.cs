@@ -1,0 +1,22 @@
+using MLNet.WeightSelection.Models.Json;
+using MLNet.WeightSelection.Selection;
+
+namespace MLNet.WeightSelection.Models.ConvNeXt;
+
+/// <summary>The ConvNeXt family's registration: its name, spec reader, presets and selection schema.</summary>
+internal sealed class ConvNeXtFamily : ModelFamily
+{
+    public static ConvNeXtFamily Instance { get; } = new();
+
+    /// <inheritdoc />
+    public override string Name => ConvNeXtSpec.FamilyName;
+
+    /// <inheritdoc />
+    public override ModelSpec ReadSpec(KwargsReader kwargs) => ConvNeXtSpec.FromKwargs(kwargs);
+
+    /// <inheritdoc />
+    public override IReadOnlyDictionary<string, ModelSpec> Presets { get; } = ConvNeXtPresets.All.ToDictionary(p => p.Key, p => (ModelSpec)p.Value, StringComparer.Ordinal);
+
+    /// <inheritdoc />
+    public override SelectionSchema Schema => ConvNeXtSelectionSchema.Schema;
+}

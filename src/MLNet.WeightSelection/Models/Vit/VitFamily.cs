@@ -1,0 +1,22 @@
+using MLNet.WeightSelection.Models.Json;
+using MLNet.WeightSelection.Selection;
+
+namespace MLNet.WeightSelection.Models.Vit;
+
+/// <summary>The Vit family's registration: its name, spec reader, presets and selection schema.</summary>
+internal sealed class VitFamily : ModelFamily
+{
+    public static VitFamily Instance { get; } = new();
+
+    /// <inheritdoc />
+    public override string Name => VisionTransformerSpec.FamilyName;
+
+    /// <inheritdoc />
+    public override ModelSpec ReadSpec(KwargsReader kwargs) => VisionTransformerSpec.FromKwargs(kwargs);
+
+    /// <inheritdoc />
+    public override IReadOnlyDictionary<string, ModelSpec> Presets { get; } = VitPresets.All.ToDictionary(p => p.Key, p => (ModelSpec)p.Value, StringComparer.Ordinal);
+
+    /// <inheritdoc />
+    public override SelectionSchema Schema => VitSelectionSchema.Schema;
+}
