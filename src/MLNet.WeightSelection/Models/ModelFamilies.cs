@@ -1,12 +1,12 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
-using System.Runtime.CompilerServices;
 using MLNet.WeightSelection.Selection;
 
 namespace MLNet.WeightSelection.Models;
 
 /// <summary>
-/// The registered model families. The library's own (vit, convnext, resnet) register themselves when it loads; a
+/// The registered model families. The library's own (vit, convnext, resnet) register themselves from their folders
+/// when it loads (each family's registration object has a module initializer); a
 /// family from another assembly registers with <see cref="Register"/>, after which specs, presets, selection and
 /// everything that asks "which family is this?" know it.
 /// </summary>
@@ -14,16 +14,7 @@ public static class ModelFamilies
 {
     static readonly ConcurrentDictionary<string, ModelFamily> Families = new(StringComparer.Ordinal);
 
-    [ModuleInitializer]
-    [SuppressMessage("Usage", "CA2255", Justification = "The built-in families must be known before any spec is read or checkpoint detected, from whichever entry point.")]
-    internal static void RegisterBuiltIns()
-    {
-        Register(Vit.VitFamily.Instance);
-        Register(ConvNeXt.ConvNeXtFamily.Instance);
-        Register(ResNet.ResNetFamily.Instance);
-    }
-
-    /// <summary>Every registered family, built-in ones first.</summary>
+    /// <summary>Every registered family, in registration order.</summary>
     public static IReadOnlyList<ModelFamily> All => FamilySchemas.All.Select(s => Families[s.Family]).ToList();
 
     /// <summary>The registered family names.</summary>

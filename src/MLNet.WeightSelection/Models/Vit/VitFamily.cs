@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 using MLNet.WeightSelection.Models.Json;
 using MLNet.WeightSelection.Selection;
 
@@ -7,6 +9,11 @@ namespace MLNet.WeightSelection.Models.Vit;
 internal sealed class VitFamily : ModelFamily
 {
     public static VitFamily Instance { get; } = new();
+
+    // The family registers itself: nothing outside its folder names it.
+    [ModuleInitializer]
+    [SuppressMessage("Usage", "CA2255", Justification = "Built-in families must be known before any spec is read or checkpoint detected, from whichever entry point.")]
+    internal static void RegisterAtLoad() => ModelFamilies.Register(Instance);
 
     /// <inheritdoc />
     public override string Name => VisionTransformerSpec.FamilyName;
