@@ -23,6 +23,17 @@ public abstract class ModelFamily
     /// <summary>The widths and component map weight selection uses for this family's keys.</summary>
     public abstract SelectionSchema Schema { get; }
 
+    /// <summary>True when the family's models run only at their own image size (a ViT's position embeddings fix it).</summary>
+    public virtual bool RunsOnlyAtItsImageSize => false;
+
+    /// <summary>
+    /// Writes the forward pass of a model of this family into an ONNX graph after the input normalization: the pooled
+    /// features and, when the model has a classifier, the logits. Families outside the library have no ONNX export
+    /// (the graph builder is the library's own).
+    /// </summary>
+    internal virtual (string Features, string? Logits) BuildOnnx(Onnx.OnnxGraphBuilder graph, string input, Onnx.ExportWeights weights, ModelSpec spec) =>
+        throw new NotSupportedException($"ONNX export does not cover the '{Name}' family.");
+
     /// <inheritdoc />
     public override string ToString() => Name;
 }

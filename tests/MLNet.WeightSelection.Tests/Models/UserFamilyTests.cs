@@ -150,6 +150,14 @@ public class UserFamilyTests
     }
 
     [Fact]
+    public void Onnx_export_of_a_family_without_a_graph_names_the_family()
+    {
+        using var model = new ToyMlpSpec { Width = 4, Depth = 1, ImageSize = 4, NumClasses = 3 }.CreateModel();
+        var e = Assert.Throws<NotSupportedException>(() => global::MLNet.WeightSelection.Models.Onnx.OnnxExporter.ExportToBytes(model));
+        Assert.Contains("'toymlp'", e.Message);
+    }
+
+    [Fact]
     public void A_second_family_of_the_same_name_or_with_a_foreign_schema_is_refused()
     {
         ModelFamilies.Register(ToyMlpFamily.Instance); // the same object again: nothing happens

@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using MLNet.WeightSelection.Models.Json;
+using MLNet.WeightSelection.Models.Onnx;
 using MLNet.WeightSelection.Selection;
 
 namespace MLNet.WeightSelection.Models.ConvNeXt;
@@ -26,4 +27,7 @@ internal sealed class ConvNeXtFamily : ModelFamily
 
     /// <inheritdoc />
     public override SelectionSchema Schema => ConvNeXtSelectionSchema.Schema;
+
+    internal override (string Features, string? Logits) BuildOnnx(OnnxGraphBuilder graph, string input, ExportWeights weights, ModelSpec spec) =>
+        ConvNeXtOnnxGraph.Build(graph, input, weights, (ConvNeXtSpec)spec);
 }

@@ -1,15 +1,12 @@
 using System.Globalization;
 using Google.Protobuf;
-using MLNet.WeightSelection.Models.ConvNeXt;
-using MLNet.WeightSelection.Models.ResNet;
-using MLNet.WeightSelection.Models.Vit;
 using Onnx;
 using TorchSharp;
 
 namespace MLNet.WeightSelection.Models.Onnx;
 
 /// <summary>
-/// Exports a trained model (ViT, ConvNeXt or ResNet) to a self-contained ONNX graph that scores raw pixels: input
+/// Exports a trained model of any family with an ONNX graph (ViT, ConvNeXt, ResNet: <see cref="ModelFamily"/>) to a self-contained ONNX graph that scores raw pixels: input
 /// float [N, 3, H, W] with values 0–255 in the planar layout of ML.NET's <c>ExtractPixels</c> (dynamic N), the
 /// model's input convention (channel order, scale, mean, std) applied inside the graph, and class probabilities
 /// (Softmax) out, plus the pooled pre-logits features. The result runs in ONNX Runtime and ML.NET's
@@ -66,10 +63,10 @@ public static class OnnxExporter
             throw new ArgumentException("The model has no classifier (0 classes), so it has no probabilities to export; set IncludeFeatures to export its features.", nameof(options));
 
         int imageSize = options.ImageSize ?? spec.ImageSize;
-        bool isVit = model is VisionTransformer;
+        var family = ModelFamilies.Get(spec.Family);
         if (imageSize <= 0) throw new ArgumentException($"The image size must be positive; got {imageSize}.", nameof(options));
-        if (isVit && (imageSize != spec.ImageSize || options.DynamicImageSize))
-            throw new ArgumentException($"A ViT runs only at its own image size ({spec.ImageSize}); got {(options.DynamicImageSize ? "a dynamic size" : imageSize)}.", nameof(options));
+        if (family.RunsOnlyAtItsImageSize && (imageSize != spec.ImageSize || options.DynamicImageSize))
+            throw new ArgumentException($"A {family.Name} model runs only at its own image size ({spec.ImageSize}); got {(options.DynamicImageSize ? "a dynamic size" : imageSize)}.", nameof(options));
 
         var input = options.Input ?? model.Input;
         using var scope = torch.NewDisposeScope(); // detached views and transposed copies made while writing initializers
@@ -79,13 +76,7 @@ public static class OnnxExporter
         x = OnnxNormalization.Add(g, x, input, options.PixelOrder, spec.InChans);
 
         var weights = new ExportWeights(model, spec.Family);
-        var (features, logits) = model switch
-        {
-            VisionTransformer vit => VitOnnxGraph.Build(g, x, weights, vit.VitSpec),
-            ConvNeXt.ConvNeXt convnext => ConvNeXtOnnxGraph.Build(g, x, weights, convnext.ConvNeXtSpec),
-            ResNet.ResNet resnet => ResNetOnnxGraph.Build(g, x, weights, resnet.ResNetSpec),
-            _ => throw new NotSupportedException($"ONNX export covers ViT, ConvNeXt and ResNet; got {model.GetType().Name}."),
-        };
+        var (features, logits) = family.BuildOnnx(g, x, weights, spec);
         if (g.InitializerBytes > int.MaxValue - (64 << 20))
             throw new NotSupportedException($"The model's weights ({g.InitializerBytes >> 20} MB) exceed what one protobuf ONNX file can hold (2 GB).");
 

@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using MLNet.WeightSelection.Models.Json;
+using MLNet.WeightSelection.Models.Onnx;
 using MLNet.WeightSelection.Selection;
 
 namespace MLNet.WeightSelection.Models.ResNet;
@@ -26,4 +27,7 @@ internal sealed class ResNetFamily : ModelFamily
 
     /// <inheritdoc />
     public override SelectionSchema Schema => ResNetSelectionSchema.Schema;
+
+    internal override (string Features, string? Logits) BuildOnnx(OnnxGraphBuilder graph, string input, ExportWeights weights, ModelSpec spec) =>
+        ResNetOnnxGraph.Build(graph, input, weights, (ResNetSpec)spec);
 }

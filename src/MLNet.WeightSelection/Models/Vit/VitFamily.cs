@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using MLNet.WeightSelection.Models.Json;
+using MLNet.WeightSelection.Models.Onnx;
 using MLNet.WeightSelection.Selection;
 
 namespace MLNet.WeightSelection.Models.Vit;
@@ -26,4 +27,10 @@ internal sealed class VitFamily : ModelFamily
 
     /// <inheritdoc />
     public override SelectionSchema Schema => VitSelectionSchema.Schema;
+
+    /// <inheritdoc />
+    public override bool RunsOnlyAtItsImageSize => true;
+
+    internal override (string Features, string? Logits) BuildOnnx(OnnxGraphBuilder graph, string input, ExportWeights weights, ModelSpec spec) =>
+        VitOnnxGraph.Build(graph, input, weights, (VisionTransformerSpec)spec);
 }

@@ -1,6 +1,6 @@
-using MLNet.WeightSelection.Models.Vit;
+using MLNet.WeightSelection.Models.Onnx;
 
-namespace MLNet.WeightSelection.Models.Onnx;
+namespace MLNet.WeightSelection.Models.Vit;
 
 /// <summary>
 /// timm's VisionTransformer forward pass (eval) as ONNX nodes: patch embedding, class token and position embedding,

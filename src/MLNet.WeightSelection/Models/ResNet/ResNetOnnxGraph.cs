@@ -1,6 +1,6 @@
-using MLNet.WeightSelection.Models.ResNet;
+using MLNet.WeightSelection.Models.Onnx;
 
-namespace MLNet.WeightSelection.Models.Onnx;
+namespace MLNet.WeightSelection.Models.ResNet;
 
 /// <summary>timm's ResNet forward pass (eval) as ONNX nodes; initializers keep timm's key names.</summary>
 internal static class ResNetOnnxGraph

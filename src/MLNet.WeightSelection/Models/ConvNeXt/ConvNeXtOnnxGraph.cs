@@ -1,6 +1,6 @@
-using MLNet.WeightSelection.Models.ConvNeXt;
+using MLNet.WeightSelection.Models.Onnx;
 
-namespace MLNet.WeightSelection.Models.Onnx;
+namespace MLNet.WeightSelection.Models.ConvNeXt;
 
 /// <summary>timm's ConvNeXt forward pass (eval) as ONNX nodes: LayerNorm eps 1e-6, exact GELU, layer-scale gammas as Mul.</summary>
 internal static class ConvNeXtOnnxGraph
