@@ -63,9 +63,8 @@ internal static class StudentFactory
         AttentionHeads(student, "student");
     }
 
-    static int AttentionHeads(ModelSpec spec, string role) => spec is VisionTransformerSpec vit
-        ? vit.NumHeads
-        : throw new ArgumentException($"WholeHeads selects attention heads, which only a ViT has, but the {role} is a '{spec.Family}'. Set WholeHeads = false.");
+    static int AttentionHeads(ModelSpec spec, string role) => ModelFamilies.Get(spec.Family).AttentionHeads(spec)
+        ?? throw new ArgumentException($"WholeHeads selects attention heads, which only a ViT has, but the {role} is a '{spec.Family}'. Set WholeHeads = false.");
 
     /// <summary>
     /// Checks, from keys and shapes only, that the teacher can initialize the student: same family, and no student

@@ -1,3 +1,4 @@
+using MLNet.WeightSelection.Checkpoints;
 using MLNet.WeightSelection.Models.Json;
 using MLNet.WeightSelection.Selection;
 
@@ -22,6 +23,26 @@ public abstract class ModelFamily
 
     /// <summary>The widths and component map weight selection uses for this family's keys.</summary>
     public abstract SelectionSchema Schema { get; }
+
+    /// <summary>
+    /// Where a checkpoint's telling shapes (widths, depths, patch size, block type) disagree with <paramref name="spec"/>,
+    /// one phrase each, checked from the header without building the model; empty when they agree (the default checks
+    /// nothing, and selection still reports any mismatch key by key).
+    /// </summary>
+    public virtual IReadOnlyList<string> ShapeMismatches(ModelSpec spec, CheckpointShapes shapes) => Array.Empty<string>();
+
+    /// <summary>
+    /// The image size a checkpoint of <paramref name="preset"/>'s architecture was made for, when its shapes tell (a
+    /// ViT's position embeddings); null when they do not. False when the shapes fit no image size.
+    /// </summary>
+    public virtual bool TryImageSize(ModelSpec preset, CheckpointShapes shapes, out int? imageSize)
+    {
+        imageSize = null;
+        return true;
+    }
+
+    /// <summary>Attention heads of a model of <paramref name="spec"/> (for whole-head selection); null when the family has none.</summary>
+    public virtual int? AttentionHeads(ModelSpec spec) => null;
 
     /// <summary>True when the family's models run only at their own image size (a ViT's position embeddings fix it).</summary>
     public virtual bool RunsOnlyAtItsImageSize => false;

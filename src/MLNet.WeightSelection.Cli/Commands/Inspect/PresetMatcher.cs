@@ -1,7 +1,6 @@
 using MLNet.WeightSelection.Checkpoints;
 using MLNet.WeightSelection.Cli.Infrastructure;
 using MLNet.WeightSelection.Models;
-using MLNet.WeightSelection.Models.Vit;
 using MLNet.WeightSelection.Selection;
 
 namespace MLNet.WeightSelection.Cli.Commands;
@@ -45,14 +44,7 @@ internal static class PresetMatcher
         string? classifierWeight = FamilySchemas.ByName(preset.Family).ClassifierKeys
             .FirstOrDefault(k => k.EndsWith(".weight", StringComparison.Ordinal));
         int classes = classifierWeight is not null && shapes.TryGetValue(classifierWeight, out var w) ? (int)w[0] : 0;
-        int? imageSize = null;
-        if (preset is VisionTransformerSpec vit && shapes.TryGetValue("pos_embed", out var pos) && pos.Length == 3)
-        {
-            long grid = pos[1] - vit.NumPrefixTokens;
-            long side = (long)Math.Round(Math.Sqrt(grid));
-            if (side * side != grid) return null;
-            imageSize = (int)side * vit.PatchSize;
-        }
+        if (!ModelFamilies.Get(preset.Family).TryImageSize(preset, shapes, out int? imageSize)) return null;
         try
         {
             var spec = ModelRegistry.WithOverrides(preset, classes, imageSize);

@@ -1,18 +1,26 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 
-namespace MLNet.WeightSelection.Cli.Infrastructure;
+namespace MLNet.WeightSelection.Checkpoints;
 
 /// <summary>
 /// Key → shape of every tensor of a checkpoint, and its layer counts per key pattern, each counted once: matching a
 /// checkpoint against every preset of a family then scans its keys once per pattern, not once per preset.
 /// </summary>
-internal sealed class CheckpointShapes
+public sealed class CheckpointShapes
 {
     readonly Dictionary<string, long[]> _shapes;
     readonly Dictionary<Regex, Dictionary<string, int>> _layerCounts = new();
 
+    /// <summary>Wraps key → shape.</summary>
     public CheckpointShapes(Dictionary<string, long[]> shapes) => _shapes = shapes;
+
+    /// <summary>Key → shape of every tensor of <paramref name="source"/>, read from its header only.</summary>
+    public static CheckpointShapes Of(ITensorSource source) =>
+        new(source.Keys.ToDictionary(k => k, k => source.GetInfo(k).Shape, StringComparer.Ordinal));
+
+    /// <summary>Size of <paramref name="key"/>'s axis <paramref name="axis"/>, or -1 when the checkpoint lacks it.</summary>
+    public long Dim(string key, int axis) => _shapes.TryGetValue(key, out var s) && s.Length > axis ? s[axis] : -1;
 
     /// <summary>Number of tensors.</summary>
     public int Count => _shapes.Count;
