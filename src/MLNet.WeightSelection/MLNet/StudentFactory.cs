@@ -1,8 +1,5 @@
 using MLNet.WeightSelection.Models;
 using MLNet.WeightSelection.Selection;
-using MLNet.WeightSelection.Models.ConvNeXt;
-using MLNet.WeightSelection.Models.ResNet;
-using MLNet.WeightSelection.Models.Vit;
 using TorchSharp;
 
 namespace MLNet.WeightSelection.MLNet;
@@ -21,13 +18,7 @@ internal static class StudentFactory
         var spec = ModelRegistry.WithOverrides(architecture, classCount, imageSize);
         if (options.DropPathRate is { } rate)
         {
-            spec = spec switch
-            {
-                VisionTransformerSpec v => v with { DropPathRate = rate },
-                ConvNeXtSpec c => c with { DropPathRate = rate },
-                ResNetSpec r => r with { DropPathRate = rate },
-                _ => throw new ArgumentException($"DropPathRate cannot be set on a '{spec.Family}' student."),
-            };
+            spec = spec.WithDropPathRate(rate);
             spec.Validate();
         }
         return spec;

@@ -49,6 +49,11 @@ public abstract record ModelSpec
     /// </summary>
     public virtual CheckpointFilter CreateCheckpointFilter() => CheckpointFilter.Default;
 
+    /// <summary>This spec with stochastic depth <paramref name="rate"/> (timm's <c>drop_path_rate</c>).</summary>
+    /// <exception cref="NotSupportedException">The family has no stochastic depth.</exception>
+    public virtual ModelSpec WithDropPathRate(double rate) =>
+        throw new NotSupportedException($"DropPathRate cannot be set on a '{Family}' model: its family has no stochastic depth.");
+
     /// <summary>This spec at another image size (ViT: another position-embedding grid).</summary>
     public ModelSpec WithImageSize(int imageSize) => this with { ImageSize = imageSize };
 

@@ -37,6 +37,9 @@ public sealed record ConvNeXtSpec : ModelSpec
     /// <summary>Stochastic depth of the last block (<c>drop_path_rate</c>), increasing linearly over all blocks.</summary>
     public double DropPathRate { get; init; }
 
+    /// <inheritdoc />
+    public override ModelSpec WithDropPathRate(double rate) => this with { DropPathRate = rate };
+
     /// <summary>Width of the pooled features: the last stage's channels.</summary>
     public int NumFeatures => Dims[^1];
 

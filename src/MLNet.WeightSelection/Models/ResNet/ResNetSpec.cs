@@ -62,6 +62,9 @@ public sealed record ResNetSpec : ModelSpec
     /// <summary>Stochastic depth of the last block (<c>drop_path_rate</c>); block i of n gets rate · i / (n − 1).</summary>
     public double DropPathRate { get; init; }
 
+    /// <inheritdoc />
+    public override ModelSpec WithDropPathRate(double rate) => this with { DropPathRate = rate };
+
     /// <summary>Zero-initialize the last BatchNorm weight of each residual branch (<c>zero_init_last</c>, timm's default true).</summary>
     public bool ZeroInitLast { get; init; } = true;
 

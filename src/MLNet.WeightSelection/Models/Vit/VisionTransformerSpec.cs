@@ -55,6 +55,9 @@ public sealed record VisionTransformerSpec : ModelSpec
     /// <summary>Stochastic depth of the last block (<c>drop_path_rate</c>); block i gets <c>linspace(0, rate, depth)[i]</c>.</summary>
     public double DropPathRate { get; init; }
 
+    /// <inheritdoc />
+    public override ModelSpec WithDropPathRate(double rate) => this with { DropPathRate = rate };
+
     /// <summary>Patches per side: <c>img_size / patch_size</c>.</summary>
     public int GridSize => ImageSize / PatchSize;
 
