@@ -26,6 +26,12 @@ public abstract class ImageClassifier : nn.Module<Tensor, Tensor>
     /// <summary>State-dict keys of the final classifier: the only tensors weight selection leaves to the student's own init.</summary>
     public abstract IReadOnlyList<string> ClassifierKeys { get; }
 
+    /// <summary>
+    /// Names of parameters the optimizer does not decay although they have more than one axis (timm's
+    /// <c>no_weight_decay()</c>), matched against a parameter name's last part. None by default.
+    /// </summary>
+    public virtual IReadOnlyCollection<string> NoWeightDecay => Array.Empty<string>();
+
     /// <summary>Input convention (timm's pretrained_cfg); by default the one of <see cref="Spec"/>.</summary>
     public InputConvention Input { get; set; } = InputConvention.ImageNet;
 

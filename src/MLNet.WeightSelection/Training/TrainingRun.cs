@@ -68,7 +68,7 @@ internal sealed class TrainingRun : IDisposable
         var named = student.named_parameters().ToList();
         // The checkpoint and weight-decay names of a distillation projection, kept as they were before objectives.
         if (_trainable is not null) named.AddRange(_trainable.named_parameters().Select(p => ($"distillation_projection.{p.name}", p.parameter)));
-        var (decay, noDecay) = WeightDecayGroups.Split(named);
+        var (decay, noDecay) = WeightDecayGroups.Split(named, student.NoWeightDecay);
         if (decay.Count + noDecay.Count == 0)
             throw new ArgumentException("The student has no trainable parameters.", nameof(student));
         var groups = new List<AdamW.ParamGroup>();

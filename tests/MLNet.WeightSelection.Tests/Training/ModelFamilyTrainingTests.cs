@@ -37,7 +37,7 @@ public class ModelFamilyTrainingTests
     public void VitNoDecayGroupHoldsTokensPositionEmbeddingNormsBiasesAndLayerScale()
     {
         using var vit = TinyVit(4);
-        var (decay, noDecay) = WeightDecayGroups.Split(vit.named_parameters());
+        var (decay, noDecay) = WeightDecayGroups.Split(vit.named_parameters(), vit.NoWeightDecay);
         var noDecayNames = noDecay.Select(p => p.Name).ToHashSet();
         var decayNames = decay.Select(p => p.Name).ToHashSet();
 

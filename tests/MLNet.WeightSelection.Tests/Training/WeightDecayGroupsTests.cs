@@ -27,7 +27,7 @@ public class WeightDecayGroupsTests
     public void NoDecayHoldsExactlyNormsBiasesTokensAndPositionEmbeddings()
     {
         using var model = new VitLike();
-        var (decay, noDecay) = WeightDecayGroups.Split(model.named_parameters());
+        var (decay, noDecay) = WeightDecayGroups.Split(model.named_parameters(), new[] { "pos_embed", "cls_token" });
 
         Assert.Equal(new[] { "fc1.weight", "head.weight", "proj.weight" }, decay.Select(p => p.Name).OrderBy(n => n, StringComparer.Ordinal));
         Assert.Equal(new[] { "cls_token", "fc1.bias", "gamma", "norm.bias", "norm.weight", "pos_embed", "proj.bias" },

@@ -1,7 +1,6 @@
 using MLNet.WeightSelection.Checkpoints;
 using MLNet.WeightSelection.Cli.Infrastructure;
 using MLNet.WeightSelection.Models;
-using MLNet.WeightSelection.Models.Vit;
 using MLNet.WeightSelection.Selection;
 using Spectre.Console;
 using static TorchSharp.torch;
@@ -85,9 +84,11 @@ internal static class SelectRunner
 
     static SelectionOptions WithHeads(SelectionOptions options, ModelSpec? teacherSpec, ModelSpec studentSpec)
     {
-        if (teacherSpec is not VisionTransformerSpec t || studentSpec is not VisionTransformerSpec s)
+        int? teacherHeads = teacherSpec is null ? null : ModelFamilies.Get(teacherSpec.Family).AttentionHeads(teacherSpec);
+        int? studentHeads = ModelFamilies.Get(studentSpec.Family).AttentionHeads(studentSpec);
+        if (teacherHeads is null || studentHeads is null)
             throw new CliException("--whole-heads needs ViT specs for both models (--teacher-spec and --student-spec), which give num_heads.");
-        return options with { WholeHeads = true, TeacherHeads = t.NumHeads, StudentHeads = s.NumHeads };
+        return options with { WholeHeads = true, TeacherHeads = teacherHeads, StudentHeads = studentHeads };
     }
 
     static Dictionary<string, string> Metadata(SelectRequest request, WeightFile file, ModelSpec studentSpec, SelectionReport report,

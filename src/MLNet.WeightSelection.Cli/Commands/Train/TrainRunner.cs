@@ -159,9 +159,9 @@ internal static class TrainRunner
         if (!File.Exists(path)) throw new CliException($"--teacher: no file at '{path}'.");
         if (path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
         {
-            if (studentSpec.Family != "resnet")
-                throw new CliException($"--teacher: an ONNX teacher is imported as a ResNet, but the student is a {studentSpec.Family}.");
             using var import = OnnxResNetImporter.Import(path);
+            if (import.Spec.Family != studentSpec.Family)
+                throw new CliException($"--teacher: an ONNX teacher is imported as a {import.Spec.Family}, but the student is a {studentSpec.Family}.");
             return (Teacher.FromOnnx(path), import.Input);
         }
         if (request.TeacherArch is null)

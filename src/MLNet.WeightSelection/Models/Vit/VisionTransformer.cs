@@ -60,6 +60,9 @@ public sealed class VisionTransformer : ImageClassifier
     public override IReadOnlyList<string> ClassifierKeys =>
         head is null ? Array.Empty<string>() : new[] { "head.weight", "head.bias" };
 
+    /// <inheritdoc />
+    public override IReadOnlyCollection<string> NoWeightDecay { get; } = new[] { "pos_embed", "cls_token", "dist_token", "reg_token" };
+
     /// <summary>Tokens after the blocks and (for token pooling) the final norm: [B, prefix + grid², embed_dim].</summary>
     public override Tensor ForwardFeatures(Tensor x)
     {
