@@ -8,8 +8,9 @@ namespace MLNet.WeightSelection.Runtime;
 /// Every setting the library makes in the native runtime, and the one place to read them. Each works around a defect
 /// or a cost measured on this project's machines (docs/troubleshooting.md):
 /// <list type="bullet">
-/// <item>At load: glibc's mmap threshold fixed at 1 MiB (<see cref="NativeHeapPolicy"/>: without it libtorch's
-/// per-batch tensors fragment the main heap, 11 GB resident for the sample), and oneDNN capped at AVX2 on AVX-512
+/// <item>At load: glibc's mmap threshold fixed at 8 MiB, with the heap's free pages returned every 8 training steps
+/// (<see cref="NativeHeapPolicy"/>: without it libtorch's per-batch tensors fragment the main heap, 11 GB resident
+/// for the sample), and oneDNN capped at AVX2 on AVX-512
 /// CPUs (<see cref="OneDnnConvolutions"/>: its AVX-512 convolution gradients are wrong). A user's own environment
 /// variable wins over either.</item>
 /// <item>Around training: the thread count (<see cref="UseThreads"/>), ATen's convolution as the process default with
@@ -51,6 +52,9 @@ internal static class NativeRuntimePolicy
     /// <summary>ATen's convolutions until disposed: every eval-mode forward (validation, a teacher, scoring).</summary>
     public static IDisposable AtenConvolutions() => OneDnnConvolutions.Suspend();
 
+    /// <summary>Returns the free pages of glibc's heaps to the system (the trainer calls it every 8 steps).</summary>
+    public static void ReleaseFreeMemory() => NativeHeapPolicy.ReleaseFreePages();
+
     /// <summary>What the policy has set in this process, one line per setting.</summary>
     public static IReadOnlyList<string> Describe()
     {
@@ -58,7 +62,7 @@ internal static class NativeRuntimePolicy
         string? threshold = Environment.GetEnvironmentVariable("MALLOC_MMAP_THRESHOLD_");
         return new[]
         {
-            NativeHeapPolicy.Applied ? "glibc mmap threshold: 1 MiB (set by the library)"
+            NativeHeapPolicy.Applied ? "glibc mmap threshold: 8 MiB, free pages returned every 8 training steps (set by the library)"
                 : threshold is not null ? $"glibc mmap threshold: {threshold} (MALLOC_MMAP_THRESHOLD_)" : "glibc mmap threshold: the C library's own",
             IsaCappedAtLoad ? "oneDNN ISA: AVX2 (capped by the library on this AVX-512 CPU)"
                 : isa is not null ? $"oneDNN ISA: {isa} (environment)" : "oneDNN ISA: oneDNN's own choice",

@@ -185,6 +185,7 @@ internal sealed class TrainingRun : IDisposable
             _trainable?.zero_grad();
             progress.GlobalStep++;
             _ema?.Update(_student, progress.GlobalStep);
+            if (progress.GlobalStep % 8 == 0) NativeRuntimePolicy.ReleaseFreeMemory();
             lossSum += value;
             images += length;
             stepTime.Stop();

@@ -17,7 +17,7 @@ public class NativeRuntimePolicyTests
         if (glibc && !userSet) Assert.True(NativeHeapPolicy.Applied, "mallopt(M_MMAP_THRESHOLD) was not applied at load");
         if (!OperatingSystem.IsLinux() || userSet) Assert.False(NativeHeapPolicy.Applied);
         Assert.Contains(NativeRuntimePolicy.Describe(), line => line.StartsWith("glibc mmap threshold: ", StringComparison.Ordinal)
-            && line.Contains(NativeHeapPolicy.Applied ? "1 MiB (set by the library)" : userSet ? "MALLOC_MMAP_THRESHOLD_" : "own", StringComparison.Ordinal));
+            && line.Contains(NativeHeapPolicy.Applied ? "8 MiB, free pages returned every 8 training steps (set by the library)" : userSet ? "MALLOC_MMAP_THRESHOLD_" : "own", StringComparison.Ordinal));
     }
 
     [Fact]
