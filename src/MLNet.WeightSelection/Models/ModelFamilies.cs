@@ -15,7 +15,9 @@ public static class ModelFamilies
     static readonly ConcurrentDictionary<string, ModelFamily> Families = new(StringComparer.Ordinal);
 
     /// <summary>Every registered family, in registration order.</summary>
-    public static IReadOnlyList<ModelFamily> All => FamilySchemas.All.Select(s => Families[s.Family]).ToList();
+    // Ordered as the schemas were registered; a schema whose family is still being registered on another thread is skipped.
+    public static IReadOnlyList<ModelFamily> All =>
+        FamilySchemas.All.Select(s => Families.TryGetValue(s.Family, out var f) ? f : null).OfType<ModelFamily>().ToList();
 
     /// <summary>The registered family names.</summary>
     public static IEnumerable<string> Names => All.Select(f => f.Name);
