@@ -38,6 +38,36 @@ public sealed class Teacher
             () => FromSource(Checkpoint.Open(checkpointPath), ModelRegistry.ResolveSpec(architecture)));
     }
 
+    /// <summary>
+    /// A checkpoint whose architecture is told from its keys and shapes when <c>Fit</c> opens it: the family from the
+    /// keys (timm's names, or a layout the family's checkpoint filter knows), then the registered preset whose model has
+    /// exactly those shapes (the number of classes, and a ViT's image size, from the checkpoint). When no preset
+    /// matches, or several that differ in what shapes cannot show (an input normalization, a head count), <c>Fit</c>
+    /// throws before any training and asks for the architecture (the overloads below).
+    /// </summary>
+    /// <param name="checkpointPath">The checkpoint file (safetensors, PyTorch <c>.pt/.pth/.bin</c>, TorchSharp <c>.dat</c>).</param>
+    public static Teacher FromFile(string checkpointPath)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(checkpointPath);
+        return new Teacher($"{checkpointPath} (architecture told from its keys)", () =>
+        {
+            var source = Checkpoint.Open(checkpointPath);
+            PresetMatch match;
+            try
+            {
+                match = TeacherArchitecture.Detect(source);
+            }
+            catch
+            {
+                source.Dispose();
+                throw;
+            }
+            var handle = FromSource(source, match.Spec);
+            handle.Note = $"The teacher's architecture, told from the keys and shapes of {checkpointPath}: {match}.";
+            return handle;
+        });
+    }
+
     /// <summary>A checkpoint and its architecture as a spec; other layouts go through the family's checkpoint filter as for the overload with a name.</summary>
     public static Teacher FromFile(string checkpointPath, ModelSpec architecture)
     {
@@ -158,6 +188,9 @@ internal sealed class TeacherHandle : IDisposable
 
     /// <summary>How the teacher expects its input; the student inherits it.</summary>
     public InputConvention Input { get; }
+
+    /// <summary>What was inferred while opening the teacher (its detected architecture), for the log; null when nothing was.</summary>
+    public string? Note { get; set; }
 
     /// <summary>The teacher as a module (built and loaded on first use).</summary>
     public ImageClassifier Model => _model ??= _createModel();

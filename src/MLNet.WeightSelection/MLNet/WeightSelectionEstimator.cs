@@ -105,6 +105,7 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
             var spec = StudentFactory.Spec(o, architecture, label.ClassCount, imageSize);
             StudentFactory.CheckWholeHeads(o, spec);
             using var teacher = o.Teacher?.Open();
+            if (teacher?.Note is { } note) Log(note);
             var student = StudentFactory.Create(spec, seed);
             ImageClassifier? adaptedTeacher = null;
             try

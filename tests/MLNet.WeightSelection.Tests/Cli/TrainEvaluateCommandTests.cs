@@ -86,6 +86,13 @@ public class TrainEvaluateCommandTests
         Assert.Equal(1, noTeacher.ExitCode);
         Assert.Contains("--teacher is required", noTeacher.Error);
 
+        // Without --teacher-arch the architecture is told from the checkpoint; the golden teacher is no registered preset.
+        var noArch = Ws.Run("train", "--data", ImageFolderWithSplits(trainPerClass: 1, testPerClass: 1), "--teacher", golden.Teacher,
+            "--student", golden.StudentSpec, "--out", output);
+        Assert.Equal(1, noArch.ExitCode);
+        Assert.Contains("is a resnet checkpoint, but no registered resnet preset has its keys and shapes", noArch.Error);
+        Assert.Contains("--teacher-arch", noArch.Error);
+
         var missingData = Ws.Run("train", "--data", Path.Combine(empty, "nope"), "--init", "random", "--student", golden.StudentSpec, "--out", output);
         Assert.Equal(1, missingData.ExitCode);
         Assert.Contains("nope", missingData.Error);

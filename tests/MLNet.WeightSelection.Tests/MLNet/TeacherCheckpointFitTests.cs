@@ -3,6 +3,7 @@ using Microsoft.ML.Data;
 using MLNet.WeightSelection.Checkpoints;
 using MLNet.WeightSelection.Models;
 using MLNet.WeightSelection.Models.ConvNeXt;
+using MLNet.WeightSelection.Models.ResNet;
 using MLNet.WeightSelection.Models.Vit;
 using MLNet.WeightSelection.Tests.Models;
 using MLNet.WeightSelection.Training;
@@ -49,6 +50,42 @@ public class TeacherCheckpointFitTests
         var e = Assert.Throws<ArgumentException>(() => ml.Transforms.InitializeFromTeacher(options).Fit(data));
         Assert.Contains("is a vit checkpoint but its architecture is a convnext", e.Message);
         Assert.Contains(path, e.Message);
+        Assert.Empty(epochs);
+    }
+
+    [Fact]
+    public void A_teacher_given_without_its_architecture_fits_like_the_same_teacher_named()
+    {
+        using var tmp = new TempFolder();
+        string path = Save(tmp.File("resnet18_half.safetensors"), ModelRegistry.GetSpec("resnet18_half"), key => key);
+        var student = new ResNetSpec { Layers = new[] { 1, 1, 1, 1 }, Channels = new[] { 8, 16, 32, 64 }, StemWidth = 8, PlainStemWidth = 8, NumClasses = 3, ImageSize = 32 };
+        var (ml, data, options) = Setup(tmp, Teacher.FromFile(path), student);
+        var log = new List<string>();
+        ml.Log += (_, e) => { if (e.Message.Contains("architecture, told from", StringComparison.Ordinal)) log.Add(e.Message); };
+
+        using var detected = ml.Transforms.InitializeFromTeacher(options).Fit(data);
+        var (expectedReport, expectedScores) = Fit(tmp, Teacher.FromFile(path, "resnet18_half"), student);
+
+        Assert.Contains(log, m => m.Contains("resnet18_half (num_classes 1000)", StringComparison.Ordinal));
+        Assert.Equal(expectedReport.Rows.Select(r => (r.StudentKey, r.TeacherKey, r.Method)), detected.SelectionReport!.Rows.Select(r => (r.StudentKey, r.TeacherKey, r.Method)));
+        var scores = detected.Transform(data).GetColumn<float[]>("Score").ToArray();
+        for (int i = 0; i < scores.Length; i++)
+            Assert.Equal(expectedScores[i], scores[i]);
+    }
+
+    [Fact]
+    public void A_teacher_without_architecture_that_matches_no_preset_is_refused_before_training()
+    {
+        using var tmp = new TempFolder();
+        var vit = new VisionTransformerSpec { ImageSize = 16, PatchSize = 4, EmbedDim = 32, Depth = 1, NumHeads = 4, NumClasses = 10 };
+        string path = Save(tmp.File("vit.safetensors"), vit, key => key);
+        var (ml, data, options) = Setup(tmp, Teacher.FromFile(path), vit with { EmbedDim = 16, NumHeads = 2, NumClasses = 3 });
+        var epochs = new List<EpochMetrics>();
+        options.MetricsCallback = epochs.Add;
+
+        var e = Assert.Throws<ArgumentException>(() => ml.Transforms.InitializeFromTeacher(options).Fit(data));
+
+        Assert.Contains($"'{path}' is a vit checkpoint, but no registered vit preset", e.Message);
         Assert.Empty(epochs);
     }
 

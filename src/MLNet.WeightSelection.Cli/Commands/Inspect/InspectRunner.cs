@@ -1,5 +1,6 @@
 using MLNet.WeightSelection.Cli.Infrastructure;
 using MLNet.WeightSelection.Checkpoints;
+using MLNet.WeightSelection.Models;
 using Spectre.Console;
 
 namespace MLNet.WeightSelection.Cli.Commands;
@@ -26,7 +27,7 @@ internal static class InspectRunner
         if (summary.Family is { } family)
         {
             console.WriteLine($"Family: {family}");
-            var presets = PresetMatcher.Find(file.Tensors, family);
+            var presets = PresetMatcher.Find(CheckpointShapes.Of(file.Tensors), family);
             console.WriteLine(presets.Count > 0
                 ? $"Preset: {string.Join("; ", presets)}"
                 : $"Preset: none (no registered {family} preset has exactly these shapes; describe it with a JSON spec)");

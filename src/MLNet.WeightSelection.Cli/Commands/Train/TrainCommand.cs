@@ -64,7 +64,7 @@ internal static class TrainCommand
         };
         var teacherArch = new Option<string?>("--teacher-arch")
         {
-            Description = Specs.Help("The teacher's architecture", "Required with a checkpoint teacher; an ONNX teacher's graph gives it."),
+            Description = Specs.Help("The teacher's architecture", "Told from the checkpoint's keys and shapes when omitted (a registered preset); an ONNX teacher's graph gives it."),
         };
         var student = new Option<string>("--student") { Description = Specs.Help("The student's architecture, of the teacher's family"), Required = true };
         var output = new Option<string>("--out")

@@ -22,7 +22,7 @@ internal static class TrainRunner
         Check(request);
         var studentSpec = Specs.Resolve(request.Student, "--student");
         bool select = request.Init == "selection";
-        var (teacher, teacherInput) = TeacherFor(request, studentSpec, needed: select || request.Distill is ("logits" or "features"));
+        var (teacher, teacherInput) = TeacherFor(request, studentSpec, context, needed: select || request.Distill is ("logits" or "features"));
         string outFolder = TrainPreflight.Check(request);
 
         var (train, test) = ImageFolder.LoadSplits(request.Data, "--data");
@@ -144,8 +144,24 @@ internal static class TrainRunner
         if (r.Init == "random" && r.WholeHeads) throw new CliException("--whole-heads chooses teacher heads for weight selection, which --init random skips.");
     }
 
+    /// <summary>The architecture of a checkpoint given without --teacher-arch, told from its keys and shapes before any work.</summary>
+    static ModelSpec DetectedArchitecture(string path, CliContext context)
+    {
+        using var file = WeightFile.Open(path, "--teacher");
+        try
+        {
+            var match = TeacherArchitecture.Detect(file.Tensors);
+            context.Out.WriteLine($"Teacher architecture (from the checkpoint's keys and shapes): {match}");
+            return match.Spec;
+        }
+        catch (ArgumentException e)
+        {
+            throw new CliException(e.Message);
+        }
+    }
+
     /// <summary>The teacher, and the input convention the student inherits from it.</summary>
-    static (Teacher?, InputConvention?) TeacherFor(TrainRequest request, ModelSpec studentSpec, bool needed)
+    static (Teacher?, InputConvention?) TeacherFor(TrainRequest request, ModelSpec studentSpec, CliContext context, bool needed)
     {
         if (request.Teacher is null)
         {
@@ -164,9 +180,7 @@ internal static class TrainRunner
                 throw new CliException($"--teacher: an ONNX teacher is imported as a {import.Spec.Family}, but the student is a {studentSpec.Family}.");
             return (Teacher.FromOnnx(path), import.Input);
         }
-        if (request.TeacherArch is null)
-            throw new CliException("--teacher-arch is required with a checkpoint teacher (a preset name, a .json file or inline JSON).");
-        var teacherSpec = Specs.Resolve(request.TeacherArch, "--teacher-arch");
+        var teacherSpec = request.TeacherArch is null ? DetectedArchitecture(path, context) : Specs.Resolve(request.TeacherArch, "--teacher-arch");
         if (teacherSpec.Family != studentSpec.Family)
             throw new CliException($"The teacher is a {teacherSpec.Family} but the student a {studentSpec.Family}; weight selection needs one family.");
         return (Teacher.FromFile(path, teacherSpec), teacherSpec.Input);
