@@ -28,6 +28,7 @@ static class Program
         ["check-kd-forward"] = ("diagnostic: the distillation teacher's forward after each student step, ATen vs oneDNN: time, differences, NaN [--steps 40 --image-size 56]", (a, _) => Diagnostics.KdForwardCheck.Run(a)),
         ["check-onednn"] = ("diagnostic: NaN from eval convolutions after a training step, oneDNN everywhere vs ATen for eval", (a, _) => Diagnostics.OneDnnCheck.Run(a)),
         ["open-header"] = ("child: open a safetensors file and read every tensor's info (--file)", (a, _) => Header.HeaderChildren.OpenHeader(a)),
+        ["torchsharp-logits"] = ("child: a ws-selected student's logits on a fixed batch, for bench/timm-handoff.sh (--model, --num-classes, --weights, --out, --image-size)", (a, _) => Handoff.TorchSharpLogits.Run(a)),
         ["runtime-baseline"] = ("child: start libtorch and exit", (a, _) => SelectionChildren.RuntimeBaseline(a)),
     };
 
