@@ -3,13 +3,12 @@ using Microsoft.ML.Data;
 
 namespace MLNet.WeightSelection.MLNet;
 
-/// <summary>Images read once from a data view: planar R, G, B bytes per image, 0-based class indices, and what was skipped.</summary>
-/// <param name="Pixels">Image after image, the R, G and B planes of <c>ImageSize²</c> bytes each.</param>
+/// <summary>Images read once from a data view into a <see cref="PixelBuffer"/>: 0-based class indices, and what was skipped.</summary>
 /// <param name="Labels">0-based class index (key − 1) per image.</param>
 /// <param name="ImageSize">Side of the square images.</param>
 /// <param name="RowsSeen">Rows the cursor went through.</param>
 /// <param name="Skipped">Rows skipped as unreadable (only with SkipUnreadableImages), with the reason of each.</param>
-internal sealed record ImageRows(byte[] Pixels, long[] Labels, int ImageSize, long RowsSeen, IReadOnlyList<(long Row, string Reason)> Skipped)
+internal sealed record ImageRows(long[] Labels, int ImageSize, long RowsSeen, IReadOnlyList<(long Row, string Reason)> Skipped)
 {
     /// <summary>Number of images read.</summary>
     public int Count => Labels.Length;
@@ -17,7 +16,8 @@ internal sealed record ImageRows(byte[] Pixels, long[] Labels, int ImageSize, lo
     /// <summary>
     /// Reads <paramref name="pixelData"/> (the output of <see cref="PixelPipeline"/>) in one single-threaded pass. Each
     /// image is decoded, resized and extracted inside the cursor loop (ML.NET's image getters dispose the previous
-    /// image), rounded to bytes and appended.
+    /// image), rounded to bytes and appended to <paramref name="output"/> (image after image, the R, G and B planes of
+    /// <c>imageSize²</c> bytes each).
     /// </summary>
     /// <param name="pixelData">Data holding <see cref="PixelPipeline.PixelsColumn"/> and the label.</param>
     /// <param name="label">The label column.</param>
@@ -25,13 +25,15 @@ internal sealed record ImageRows(byte[] Pixels, long[] Labels, int ImageSize, lo
     /// <param name="imageColumn">The user's image column, for error messages.</param>
     /// <param name="skipUnreadable">Skip and count rows whose image cannot be read, instead of failing.</param>
     /// <param name="throwIfCanceled">Called before every row.</param>
+    /// <param name="output">Where the images go.</param>
     /// <exception cref="InvalidDataException">A row's image could not be read (names the row), or a label is missing.</exception>
-    public static ImageRows Read(IDataView pixelData, LabelColumn label, int imageSize, string imageColumn, bool skipUnreadable, Action throwIfCanceled)
+    public static ImageRows Read(IDataView pixelData, LabelColumn label, int imageSize, string imageColumn, bool skipUnreadable, Action throwIfCanceled,
+        PixelBuffer output)
     {
         int imageBytes = 3 * imageSize * imageSize;
         var pixelsColumn = pixelData.Schema[PixelPipeline.PixelsColumn];
         var labelColumn = pixelData.Schema[label.Name];
-        var buffer = new byte[imageBytes * 64];
+        var target = new byte[imageBytes];
         var labels = new List<long>();
         var skipped = new List<(long, string)>();
         long rows = 0;
@@ -69,10 +71,6 @@ internal sealed record ImageRows(byte[] Pixels, long[] Labels, int ImageSize, lo
             if (pixels.Length != imageBytes)
                 throw new InvalidDataException($"Row {row}: expected {imageBytes} pixel values from column '{imageColumn}', got {pixels.Length}.");
 
-            int n = labels.Count;
-            if ((long)(n + 1) * imageBytes > buffer.LongLength)
-                Array.Resize(ref buffer, (int)Math.Min(Array.MaxLength, Math.Max((long)(n + 1) * imageBytes, buffer.LongLength * 2)));
-            var target = buffer.AsSpan(n * imageBytes, imageBytes);
             var values = pixels.GetValues();
             if (values.Length == imageBytes)
             {
@@ -81,16 +79,16 @@ internal sealed record ImageRows(byte[] Pixels, long[] Labels, int ImageSize, lo
             }
             else
             {
-                target.Clear();
+                Array.Clear(target);
                 var indices = pixels.GetIndices();
                 for (int i = 0; i < values.Length; i++)
                     target[indices[i]] = ToByte(values[i], row, imageColumn);
             }
+            output.Append(target);
             labels.Add(key - 1);
         }
 
-        Array.Resize(ref buffer, labels.Count * imageBytes);
-        return new ImageRows(buffer, labels.ToArray(), imageSize, rows, skipped);
+        return new ImageRows(labels.ToArray(), imageSize, rows, skipped);
     }
 
     static byte ToByte(float value, long row, string imageColumn)

@@ -10,7 +10,8 @@ internal static class ReadData
     public static (ImageTensorDataset Data, int Skipped) Read(ITransformer pixels, IDataView data, ImageColumn image, LabelColumn label, int imageSize,
         bool skipUnreadable, Action throwIfCanceled, Action<string> log, string what, bool requireTwoClasses)
     {
-        var rows = ImageRows.Read(pixels.Transform(data), label, imageSize, image.Name, skipUnreadable, throwIfCanceled);
+        using var buffer = new PixelBuffer(3 * imageSize * imageSize, PixelBuffer.DefaultSpillBytes);
+        var rows = ImageRows.Read(pixels.Transform(data), label, imageSize, image.Name, skipUnreadable, throwIfCanceled, buffer);
         if (rows.Skipped.Count > 0)
         {
             log($"Skipped {rows.Skipped.Count} unreadable image(s) of {rows.RowsSeen} in the {what}: " +
@@ -20,7 +21,7 @@ internal static class ReadData
             throw new InvalidOperationException(rows.RowsSeen == 0
                 ? $"The {what} is empty: it has no rows."
                 : $"The {what} has no readable image: all {rows.RowsSeen} rows were skipped as unreadable.");
-        if (image.Kind == ImageColumnKind.Pixels && rows.Pixels.All(b => b <= 1))
+        if (image.Kind == ImageColumnKind.Pixels && !buffer.AnyAboveOne)
             throw new InvalidDataException(
                 $"Every pixel of column '{image.Name}' in the {what} is 0 or 1: the pixels look scaled to 0–1. " +
                 "Give ExtractPixels its default scaleImage (1), so pixels are 0–255.");
@@ -31,6 +32,7 @@ internal static class ReadData
                 throw new InvalidOperationException(
                     $"The {what} has only one class ('{label.Names[(int)present[0]]}' in all {rows.Count} rows); a classifier needs at least 2.");
         }
-        return (ImageTensorDataset.FromPixels(rows.Pixels, rows.Labels, imageSize, label.ClassCount), rows.Skipped.Count);
+        if (buffer.OnDisk) log($"The {what}'s {rows.Count:N0} images ({(double)rows.Count * 3 * imageSize * imageSize / (1 << 30):F1} GiB of pixels) are memory-mapped from a file in the temporary folder, not held in memory.");
+        return (buffer.ToDataset(rows.Labels, imageSize, label.ClassCount), rows.Skipped.Count);
     }
 }

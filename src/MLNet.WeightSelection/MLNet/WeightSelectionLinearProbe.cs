@@ -103,7 +103,7 @@ public static class WeightSelectionLinearProbe
                 cancel.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
                 long end = Math.Min(data.Count, start + Math.Max(1, batchSize));
-                var batch = data.Images.narrow(0, start, end - start);
+                var batch = data.Range(start, end - start).Images;
                 var features = student.ForwardPreLogits(InputNormalization.Apply(batch, student.Input)).to_type(ScalarType.Float32).cpu();
                 var flat = features.data<float>().ToArray();
                 int width = (int)features.shape[1];

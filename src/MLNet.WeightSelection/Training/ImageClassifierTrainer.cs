@@ -191,8 +191,9 @@ public sealed class ImageClassifierTrainer
                     throw new OperationCanceledException($"Evaluation was cancelled after {start} of {data.Count} images.", cancellationToken);
                 int length = Math.Min(batchSize, data.Count - start);
                 using var scope = NewDisposeScope();
-                var images = data.Images.narrow(0, start, length).to(device);
-                var labels = data.Labels.narrow(0, start, length).to(device);
+                var (rowImages, rowLabels) = data.Range(start, length);
+                var images = rowImages.to(device);
+                var labels = rowLabels.to(device);
                 var logits = model.forward(InputNormalization.Apply(images, model.Input)).to_type(ScalarType.Float32);
                 lossSum += nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).item<float>();
                 var predicted = logits.argmax(1);

@@ -6,10 +6,52 @@ namespace MLNet.WeightSelection.Training;
 /// <summary>
 /// Decoded images cached once as a uint8 tensor <c>[N, 3, H, W]</c> (R, G, B planes, H == W) on the CPU, with int64
 /// labels <c>[N]</c> in <c>[0, NumClasses)</c>. Augmentation and normalization run on batches of it, so images are
-/// decoded once, not once per epoch. The dataset owns its tensors and disposes them with itself.
+/// decoded once, not once per epoch. The pixels may live in memory or in a memory-mapped file (a large data set then
+/// costs page cache, not process memory). <see cref="Split"/> and <see cref="Subset"/> give parts that share the
+/// pixels instead of copying them; every dataset, whole or part, is disposed on its own, in any order, and the pixels
+/// are freed with the last of them.
 /// </summary>
 public sealed class ImageTensorDataset : IDisposable
 {
+    /// <summary>The pixels and labels that a dataset and its parts share, freed when the last of them is disposed.</summary>
+    sealed class SharedPixels
+    {
+        int _users = 1;
+
+        public SharedPixels(Tensor images, Tensor labels, long[] labelValues, Action? released)
+        {
+            Images = images;
+            Labels = labels;
+            LabelValues = labelValues;
+            Released = released;
+        }
+
+        public Tensor Images { get; }
+
+        public Tensor Labels { get; }
+
+        public long[] LabelValues { get; }
+
+        Action? Released { get; }
+
+        public SharedPixels AddUser()
+        {
+            Interlocked.Increment(ref _users);
+            return this;
+        }
+
+        public void RemoveUser()
+        {
+            if (Interlocked.Decrement(ref _users) != 0) return;
+            Images.Dispose();
+            Labels.Dispose();
+            Released?.Invoke();
+        }
+    }
+
+    readonly SharedPixels _pixels;
+    readonly long[]? _rows; // the shared rows this dataset holds, in order; null: all of them
+    Tensor? _rowIndex, _ownImages, _ownLabels;
     bool _disposed;
 
     /// <summary>Wraps <paramref name="images"/> and <paramref name="labels"/>, taking ownership of both.</summary>
@@ -47,12 +89,49 @@ public sealed class ImageTensorDataset : IDisposable
         }
 
         // Ownership passes only once validation succeeded, so a caller can still dispose rejected tensors.
-        Images = ToContiguousCpu(images);
-        Labels = ToContiguousCpu(labels);
+        int count = (int)images.shape[0], imageSize = (int)images.shape[2];
+        _pixels = new SharedPixels(ToContiguousCpu(images), ToContiguousCpu(labels), values, released: null);
         NumClasses = numClasses;
-        Count = (int)images.shape[0];
-        ImageSize = (int)images.shape[2];
+        Count = count;
+        ImageSize = imageSize;
         LabelValues = values;
+    }
+
+    ImageTensorDataset(SharedPixels pixels, long[]? rows, int numClasses, int imageSize)
+    {
+        _pixels = pixels.AddUser();
+        _rows = rows;
+        NumClasses = numClasses;
+        ImageSize = imageSize;
+        Count = rows?.Length ?? pixels.LabelValues.Length;
+        LabelValues = rows is null ? pixels.LabelValues : rows.Select(r => pixels.LabelValues[r]).ToArray();
+    }
+
+    /// <summary>
+    /// A dataset whose pixels are the uint8 file <paramref name="path"/> (image after image, R, G, B planes of
+    /// <paramref name="imageSize"/>² bytes), memory-mapped read-only: its pages are the operating system's cache, not
+    /// this process's memory. <paramref name="released"/> runs when the last user of the pixels is disposed.
+    /// </summary>
+    /// <exception cref="ArgumentException">The file's size is not labels × 3 × imageSize², or a label is out of range.</exception>
+    internal static ImageTensorDataset FromFile(string path, long[] labels, int imageSize, int numClasses, Action? released = null)
+    {
+        long expected = (long)labels.Length * 3 * imageSize * imageSize;
+        long actual = new FileInfo(path).Length;
+        if (actual != expected)
+            throw new ArgumentException($"The pixel file '{path}' holds {actual} bytes; {labels.Length} images × 3 planes × {imageSize}² need {expected}.", nameof(path));
+        if (labels.Length == 0) throw new ArgumentException("The dataset is empty: 0 labels.", nameof(labels));
+        if (numClasses < 2) throw new ArgumentException($"A classification dataset needs at least 2 classes; got numClasses = {numClasses}.", nameof(numClasses));
+        for (int i = 0; i < labels.Length; i++)
+            if (labels[i] < 0 || labels[i] >= numClasses)
+                throw new ArgumentException($"Label of row {i} is {labels[i]}, outside [0, {numClasses}).", nameof(labels));
+
+        Tensor images;
+        using (var flat = from_file(path, shared: false, size: expected, dtype: ScalarType.Byte))
+            images = flat.view(labels.Length, 3, imageSize, imageSize).DetachFromDisposeScope();
+        var pixels = new SharedPixels(images, tensor(labels).DetachFromDisposeScope(), labels, released);
+        var whole = new ImageTensorDataset(pixels, rows: null, numClasses, imageSize);
+        pixels.RemoveUser(); // the dataset above is now its only user
+        return whole;
     }
 
     /// <summary>
@@ -91,11 +170,61 @@ public sealed class ImageTensorDataset : IDisposable
     /// <summary>Side of the square images in pixels (H, which equals W).</summary>
     public int ImageSize { get; }
 
-    /// <summary>uint8 <c>[N, 3, H, W]</c> RGB images on the CPU (owned by this dataset).</summary>
-    public Tensor Images { get; }
+    /// <summary>
+    /// uint8 <c>[N, 3, H, W]</c> RGB images on the CPU (owned by this dataset). A part made by <see cref="Split"/> or
+    /// <see cref="Subset"/> copies its rows out of the shared pixels on first use; training reads batches instead
+    /// (<see cref="Batch"/>, <see cref="Range"/>), which never copy the whole part.
+    /// </summary>
+    public Tensor Images
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_rows is null) return _pixels.Images;
+            return _ownImages ??= _pixels.Images.index_select(0, RowIndex).DetachFromDisposeScope();
+        }
+    }
 
     /// <summary>int64 <c>[N]</c> labels on the CPU (owned by this dataset).</summary>
-    public Tensor Labels { get; }
+    public Tensor Labels
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_rows is null) return _pixels.Labels;
+            return _ownLabels ??= _pixels.Labels.index_select(0, RowIndex).DetachFromDisposeScope();
+        }
+    }
+
+    /// <summary>
+    /// The images and labels of rows <paramref name="rows"/> (int64, this dataset's row numbers) as new tensors;
+    /// the caller disposes them (a dispose scope does).
+    /// </summary>
+    public (Tensor Images, Tensor Labels) Batch(Tensor rows)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(rows);
+        if (_rows is null) return (_pixels.Images.index_select(0, rows), _pixels.Labels.index_select(0, rows));
+        using var shared = RowIndex.index_select(0, rows);
+        return (_pixels.Images.index_select(0, shared), _pixels.Labels.index_select(0, shared));
+    }
+
+    /// <summary>
+    /// The images and labels of rows <paramref name="start"/> to <paramref name="start"/> + <paramref name="length"/>;
+    /// views without a copy for a whole dataset, gathered for a part. The caller disposes them.
+    /// </summary>
+    public (Tensor Images, Tensor Labels) Range(long start, long length)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (start < 0 || length < 0 || start + length > Count)
+            throw new ArgumentOutOfRangeException(nameof(start), $"Rows {start} to {start + length} are outside [0, {Count}].");
+        if (_rows is null) return (_pixels.Images.narrow(0, start, length), _pixels.Labels.narrow(0, start, length));
+        using var shared = RowIndex.narrow(0, start, length);
+        return (_pixels.Images.index_select(0, shared), _pixels.Labels.index_select(0, shared));
+    }
+
+    // Made on first use, which may be inside a caller's dispose scope: the dataset owns it, not the scope.
+    Tensor RowIndex => _rowIndex ??= tensor(_rows!, ScalarType.Int64).DetachFromDisposeScope();
 
     /// <summary>The labels as a managed copy, for bookkeeping without native calls.</summary>
     internal IReadOnlyList<long> LabelValues { get; }
@@ -103,7 +232,8 @@ public sealed class ImageTensorDataset : IDisposable
     /// <summary>
     /// Splits into a training and a validation part, stratified by class: each class with at least two images gives
     /// about <paramref name="validationFraction"/> of them (at least one, never all) to validation. Which images go is
-    /// drawn from <paramref name="seed"/>; both parts keep the original order. The parts own copies: dispose all three.
+    /// drawn from <paramref name="seed"/>; both parts keep the original order. The parts share this dataset's pixels
+    /// without copying them; dispose all three, in any order.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="validationFraction"/> is not in (0, 1).</exception>
     /// <exception cref="ArgumentException">No class has two images, so no validation part can be formed.</exception>
@@ -132,15 +262,23 @@ public sealed class ImageTensorDataset : IDisposable
         return (Subset(trainRows), Subset(validationRows));
     }
 
-    /// <summary>A new dataset holding copies of the given rows, in the given order.</summary>
+    /// <summary>
+    /// A new dataset of the given rows, in the given order, sharing this dataset's pixels (no copy); dispose it as
+    /// well as this one, in any order.
+    /// </summary>
     public ImageTensorDataset Subset(IReadOnlyList<long> rows)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(rows);
-        foreach (var r in rows)
+        if (rows.Count == 0) throw new ArgumentException("A subset needs at least one row.", nameof(rows));
+        var shared = new long[rows.Count];
+        for (int i = 0; i < shared.Length; i++)
+        {
+            long r = rows[i];
             if (r < 0 || r >= Count) throw new ArgumentOutOfRangeException(nameof(rows), r, $"Row {r} is outside [0, {Count}).");
-        using var index = tensor(rows.ToArray(), ScalarType.Int64);
-        return new ImageTensorDataset(Images.index_select(0, index), Labels.index_select(0, index), NumClasses);
+            shared[i] = _rows is null ? r : _rows[r];
+        }
+        return new ImageTensorDataset(_pixels, shared, NumClasses, ImageSize);
     }
 
     static Tensor ToContiguousCpu(Tensor t)
@@ -162,7 +300,9 @@ public sealed class ImageTensorDataset : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        Images.Dispose();
-        Labels.Dispose();
+        _rowIndex?.Dispose();
+        _ownImages?.Dispose();
+        _ownLabels?.Dispose();
+        _pixels.RemoveUser();
     }
 }

@@ -163,8 +163,9 @@ internal sealed class TrainingRun : IDisposable
             using var scope = NewDisposeScope();
             int start = step * _options.BatchSize, length = Math.Min(_options.BatchSize, _train.Count - start);
             var rows = order.narrow(0, start, length);
-            var labels = _train.Labels.index_select(0, rows).to(_device);
-            using var batch = _augmenter.Apply(_train.Images.index_select(0, rows).to(_device), labels, random);
+            var (rowImages, rowLabels) = _train.Batch(rows);
+            var labels = rowLabels.to(_device);
+            using var batch = _augmenter.Apply(rowImages.to(_device), labels, random);
             var input = InputNormalization.Apply(batch.Pixels, _student.Input);
             Tensor? teacherInput = _teacher is null ? null
                 : (_teacherSharesInput ? input : InputNormalization.Apply(batch.Pixels, _teacher.Input)).to(_teacherDevice!);
