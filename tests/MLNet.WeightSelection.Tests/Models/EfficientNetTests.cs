@@ -23,6 +23,7 @@ public class EfficientNetTests
     [InlineData("efficientnet_b1", 7_794_184L)]
     [InlineData("efficientnet_b2", 9_109_994L)]
     [InlineData("efficientnet_b3", 12_233_232L)]
+    [InlineData("efficientnet_mini", 173_986L)] // the same configuration built by timm's EfficientNet class
     public void ParameterCountMatchesTimm(string preset, long expected)
     {
         using var model = ModelRegistry.Create(preset);

@@ -59,7 +59,7 @@ public sealed class EfficientNet : ImageClassifier
     public override IReadOnlyList<string> ClassifierKeys =>
         classifier is null ? Array.Empty<string>() : new[] { "classifier.weight", "classifier.bias" };
 
-    /// <summary>The head's map after <c>conv_head</c>, <c>bn2</c> and SiLU: [B, num_features, H/32, W/32].</summary>
+    /// <summary>The head's map after <c>conv_head</c>, <c>bn2</c> and SiLU: [B, num_features, H/32, W/32] for B0–B8.</summary>
     public override Tensor ForwardFeatures(Tensor x)
     {
         using var scope = NewDisposeScope();
