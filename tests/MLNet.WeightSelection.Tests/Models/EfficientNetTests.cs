@@ -208,6 +208,30 @@ public class EfficientNetTests
     }
 
     [Fact]
+    public void B3InitializesB0WithEveryKeyKnownToTheSchema()
+    {
+        // B3 is deeper and wider than B0 in every stage, its stem, its head and every block's mid and SE widths.
+        using var b3 = ModelRegistry.Create("efficientnet_b3");
+        using var teacher = StateDict.FromModule(b3, "efficientnet_b3");
+        using var b0 = ModelRegistry.Create("efficientnet_b0", numClasses: 10);
+
+        var report = WeightSelector.SelectInto(teacher, b0);
+
+        Assert.Equal("efficientnet", report.Family);
+        Assert.Equal(7, report.Layers.Count);
+        var stage3 = report.Layers.Single(l => l.Group == "blocks.3");
+        Assert.Equal((5, 3), (stage3.TeacherLayers, stage3.StudentLayers));
+        Assert.Equal(new[] { 0, 1, 2 }, stage3.TeacherIndices);
+        foreach (var row in report.Rows.Where(r => !r.StudentKey.StartsWith("classifier.", StringComparison.Ordinal)))
+        {
+            Assert.NotEqual("kept student init", row.Method);
+            Assert.True(row.Note is null || !row.Note.Contains("fallback"), $"{row.StudentKey}: {row.Note}");
+        }
+        Assert.Equal((40L, 32L), (report.Widths.Single(w => w.Name == "stem").TeacherSize, report.Widths.Single(w => w.Name == "stem").StudentSize));
+        Assert.Equal((1536L, 1280L), (report.Widths.Single(w => w.Name == "features").TeacherSize, report.Widths.Single(w => w.Name == "features").StudentSize));
+    }
+
+    [Fact]
     public void TeacherStageShallowerThanTheStudentsIsAClearError()
     {
         var golden = GoldenManifest.Case(Mini);
