@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+from functools import partial
 
 # torch's sampler for float tensors of 16 or more elements has an AVX2 path whose last bits differ from its
 # default path, so every file depends on the kernels torch dispatches to. Pin AVX2 (an AVX512 machine would
@@ -26,7 +27,10 @@ import numpy as np
 import torch
 
 import timm
+from timm.layers import get_act_layer
+from timm.models._efficientnet_builder import decode_arch_def, round_channels
 from timm.models.convnext import ConvNeXt
+from timm.models.efficientnet import EfficientNet
 from timm.models.resnet import BasicBlock, Bottleneck, ResNet
 from timm.models.vision_transformer import VisionTransformer
 
@@ -51,7 +55,20 @@ def build_model(family, kwargs):
         if block not in RESNET_BLOCKS:
             raise ValueError(f"resnet block '{block}' is not one of {sorted(RESNET_BLOCKS)}")
         return ResNet(block=RESNET_BLOCKS[block], **kwargs)
-    raise ValueError(f"family '{family}' is not one of vit, convnext, resnet")
+    if family == "efficientnet":
+        return build_efficientnet(**kwargs)
+    raise ValueError(f"family '{family}' is not one of vit, convnext, resnet, efficientnet")
+
+
+def build_efficientnet(arch_def, channel_multiplier=1.0, depth_multiplier=1.0, channel_divisor=8, **kwargs):
+    """timm's EfficientNet as _gen_efficientnet sets it up: the arch_def decoded with the depth multiplier, widths
+    rounded with the channel multiplier, SiLU ("swish"), BatchNorm with PyTorch's defaults. The other keyword
+    arguments (stem_size, num_features, num_classes ...) go to the EfficientNet class as they are."""
+    return EfficientNet(
+        block_args=decode_arch_def(arch_def, depth_multiplier),
+        round_chs_fn=partial(round_channels, multiplier=channel_multiplier, divisor=channel_divisor),
+        act_layer=get_act_layer("swish"),
+        **kwargs)
 
 
 @torch.no_grad()
@@ -95,8 +112,8 @@ def axis_indices(key, axis, teacher_size, student_size):
 def select_weights(teacher_state, student_state, classifier_keys):
     """Weight selection of the student's state dict from the teacher's.
 
-    First-N layer selection gives student block i the teacher's block i (inside each stage for ConvNeXt and
-    ResNet), so a student key names its teacher tensor as it is. Every axis takes uniform indices, which depend
+    First-N layer selection gives student block i the teacher's block i (inside each stage for ConvNeXt, ResNet
+    and EfficientNet), so a student key names its teacher tensor as it is. Every axis takes uniform indices, which depend
     only on the two sizes, so tensors sharing a width share their indices. The classifier keeps the student's
     own initialization; scalar buffers (num_batches_tracked) are copied.
     """

@@ -11,6 +11,7 @@ public class ExportOnnxCommandTests
     [Theory]
     [InlineData("vit_s_to_t_mini")]
     [InlineData("resnet_basic_mini")]
+    [InlineData("efficientnet_mini")]
     public void ExportedGoldenStudentReproducesTimmsLogitsInOnnxRuntime(string name)
     {
         var golden = GoldenCases.Get(name);

@@ -19,6 +19,7 @@ public class ModelRegistryTests
             "vit_small_patch8_224", "vit_base_patch8_224", "vit_small_patch32_224", "vit_base_patch32_224", "vit_large_patch32_224",
             "convnext_atto", "convnext_femto", "convnext_pico", "convnext_nano", "convnext_tiny", "convnext_small", "convnext_base",
             "resnet10", "resnet10t", "resnet14t", "resnet18", "resnet26", "resnet34", "resnet50", "resnet18_half",
+            "efficientnet_b0", "efficientnet_b1", "efficientnet_b2", "efficientnet_b3", "efficientnet_mini",
         };
         Assert.Equal(expected.OrderBy(n => n, StringComparer.Ordinal), ModelRegistry.Names.Where(expected.Contains));
         Assert.DoesNotContain("vit_tiny_patch8_224", ModelRegistry.Names); // timm has no such model

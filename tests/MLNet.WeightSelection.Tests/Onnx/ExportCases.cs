@@ -1,5 +1,6 @@
 using MLNet.WeightSelection.Models;
 using MLNet.WeightSelection.Models.ConvNeXt;
+using MLNet.WeightSelection.Models.EfficientNet;
 using MLNet.WeightSelection.Models.ResNet;
 using MLNet.WeightSelection.Models.Vit;
 using TorchSharp;
@@ -40,6 +41,19 @@ internal static class ExportCases
             Block = ResNetBlock.Basic, Layers = new[] { 1, 1, 1, 1 }, Channels = new[] { 8, 8, 16, 16 }, StemType = "deep_tiered", StemWidth = 8,
             AvgDown = true, NumClasses = 4, ImageSize = 32,
         },
+        // ds blocks with and without a skip, ir blocks with k3/k5, stride 1 and 2, with and without SE.
+        ["efficientnet_ds_ir_se"] = new EfficientNetSpec
+        {
+            ArchDef = new[]
+            {
+                new[] { "ds_r2_k3_s1_e1_c8_se0.25" },
+                new[] { "ir_r2_k3_s2_e6_c16_se0.25" },
+                new[] { "ir_r2_k5_s2_e4_c24" },
+                new[] { "ir_r1_k3_s1_e6_c32_se0.25" },
+            },
+            StemSize = 16, NumFeatures = 48, NumClasses = 5, ImageSize = 32,
+        },
+        ["efficientnet_b0_narrow"] = new EfficientNetSpec { ChannelMultiplier = 0.25, DepthMultiplier = 0.5, NumFeatures = 64, NumClasses = 4, ImageSize = 32 },
     };
 
     public static IEnumerable<object[]> Names => Specs.Keys.Select(k => new object[] { k });

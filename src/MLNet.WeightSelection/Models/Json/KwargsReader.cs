@@ -85,6 +85,33 @@ public sealed class KwargsReader
         return values;
     }
 
+    /// <summary>
+    /// An array of arrays of strings (timm's nested string lists, such as a block definition per stage), or
+    /// <paramref name="fallback"/> when absent.
+    /// </summary>
+    public string[][] StringArrays(string name, string[][] fallback)
+    {
+        if (Get(name) is not { } e) return fallback.Select(inner => inner.ToArray()).ToArray();
+        if (e.ValueKind != JsonValueKind.Array) throw Mistyped(name, "an array of arrays of strings", e);
+        var outer = new List<string[]>();
+        int i = 0;
+        foreach (var item in e.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.Array) throw Error($"{name}[{i}]", $"must be an array of strings; got {Describe(item)}");
+            var inner = new List<string>();
+            int j = 0;
+            foreach (var value in item.EnumerateArray())
+            {
+                if (value.ValueKind != JsonValueKind.String) throw Error($"{name}[{i}][{j}]", $"must be a string; got {Describe(value)}");
+                inner.Add(value.GetString()!);
+                j++;
+            }
+            outer.Add(inner.ToArray());
+            i++;
+        }
+        return outer.ToArray();
+    }
+
     /// <summary>An array of numbers, or <paramref name="fallback"/> when absent.</summary>
     public float[] FloatArray(string name, float[] fallback)
     {
