@@ -28,6 +28,8 @@ static class Program
         ["check-kd-forward"] = ("diagnostic: the distillation teacher's forward after each student step, ATen vs oneDNN: time, differences, NaN [--steps 40 --image-size 56]", (a, _) => Diagnostics.KdForwardCheck.Run(a)),
         ["check-onednn"] = ("diagnostic: NaN from eval convolutions after a training step, oneDNN everywhere vs ATen for eval", (a, _) => Diagnostics.OneDnnCheck.Run(a)),
         ["open-header"] = ("child: open a safetensors file and read every tensor's info (--file)", (a, _) => Header.HeaderChildren.OpenHeader(a)),
+        ["data-scale"] = ("issue 15: peak memory and data share of step time reading and training on 20,000 to 200,000 images, in memory vs memory-mapped [--cases 20000x64:memory,20000x64:file,200000x64,60000x224 --steps 30]", DataScale.DataScaleBenchmark.Run),
+        ["data-scale-case"] = ("child: one data-scale case (--images, --size, --steps, --threads)", (a, _) => DataScale.DataScaleBenchmark.Case(a)),
         ["torchsharp-logits"] = ("child: a ws-selected student's logits on a fixed batch, for bench/timm-handoff.sh (--model, --num-classes, --weights, --out, --image-size)", (a, _) => Handoff.TorchSharpLogits.Run(a)),
         ["runtime-baseline"] = ("child: start libtorch and exit", (a, _) => SelectionChildren.RuntimeBaseline(a)),
     };
