@@ -37,7 +37,7 @@ internal sealed class TeacherWeights : IDisposable
         if (spec is null)
         {
             if (detected is null)
-                throw new CliException($"Cannot tell the teacher's family from the keys of '{file.Path}' (no vit, convnext or resnet keys in timm's naming); "
+                throw new CliException($"Cannot tell the teacher's family from the keys of '{file.Path}' (no {string.Join(", ", ModelFamilies.Names)} keys in timm's naming); "
                     + $"give {specOption} so the checkpoint can be loaded through the family's checkpoint filter.");
             return new TeacherWeights(file.Tensors, detected, false, null);
         }

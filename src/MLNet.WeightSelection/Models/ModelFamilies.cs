@@ -5,7 +5,7 @@ using MLNet.WeightSelection.Selection;
 namespace MLNet.WeightSelection.Models;
 
 /// <summary>
-/// The registered model families. The library's own (vit, convnext, resnet) register themselves from their folders
+/// The registered model families. The library's own register themselves from their folders
 /// when it loads (each family's registration object has a module initializer); a
 /// family from another assembly registers with <see cref="Register"/>, after which specs, presets, selection and
 /// everything that asks "which family is this?" know it.

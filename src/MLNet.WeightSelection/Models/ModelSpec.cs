@@ -8,11 +8,11 @@ namespace MLNet.WeightSelection.Models;
 /// The configuration of one model, per family, in timm's constructor keyword arguments. Its JSON form is
 /// <c>{"family": "vit", ...timm keyword arguments...}</c>, as in tests/golden/manifest.json's cases, with an
 /// optional <c>"pretrained_cfg"</c> object (input size, mean, std, interpolation) like timm's.
-/// Family records (ViT, ConvNeXt, ResNet) derive from this.
+/// Each family's spec record (Models/<Family>/) derives from this.
 /// </summary>
 public abstract record ModelSpec
 {
-    /// <summary>Family name used in JSON and presets: "vit", "convnext" or "resnet".</summary>
+    /// <summary>Family name used in JSON and presets (its ModelFamily's Name, e.g. "vit").</summary>
     public abstract string Family { get; }
 
     /// <summary>Number of classifier outputs (timm's <c>num_classes</c>); 0 gives an identity head.</summary>

@@ -3,7 +3,7 @@ namespace MLNet.WeightSelection.Selection;
 /// <summary>
 /// The selection schemas of the registered model families: what <see cref="WeightSelector"/> uses to recognize a
 /// checkpoint's family from its keys. Each family defines its schema in its own folder and registers it through
-/// <c>ModelFamilies.Register</c>; the built-in families (vit, convnext, resnet) are registered when the library loads.
+/// <c>ModelFamilies.Register</c>; the built-in families are registered when the library loads.
 /// </summary>
 public static class FamilySchemas
 {

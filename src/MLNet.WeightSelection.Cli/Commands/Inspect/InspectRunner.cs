@@ -34,7 +34,7 @@ internal static class InspectRunner
         }
         else
         {
-            console.WriteLine("Family: unknown (the keys match none of vit, convnext, resnet in timm's naming)");
+            console.WriteLine($"Family: unknown (the keys match none of {string.Join(", ", ModelFamilies.Names)} in timm's naming)");
         }
         if (file.Tensors is SafeTensorsFile { Metadata.Count: > 0 } safetensors)
             foreach (var (key, value) in safetensors.Metadata) console.WriteLine($"Metadata {key}: {Shorten(value)}");

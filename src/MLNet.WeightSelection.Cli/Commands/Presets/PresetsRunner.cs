@@ -11,7 +11,7 @@ internal static class PresetsRunner
     {
         var presets = ModelRegistry.Names.Select(n => (Name: n, Spec: ModelRegistry.GetSpec(n)))
             .Where(p => family is null || string.Equals(p.Spec.Family, family, StringComparison.OrdinalIgnoreCase)).ToList();
-        if (presets.Count == 0) throw new CliException($"--family: no presets of family '{family}'; families: vit, convnext, resnet.");
+        if (presets.Count == 0) throw new CliException($"--family: no presets of family '{family}'; families: {string.Join(", ", ModelFamilies.Names)}.");
         if (json)
         {
             foreach (var (name, spec) in presets) context.Out.WriteLine($"{name}: {spec.ToJson(indented: false)}");
