@@ -8,7 +8,7 @@ namespace MLNet.WeightSelection.Models;
 /// The configuration of one model, per family, in timm's constructor keyword arguments. Its JSON form is
 /// <c>{"family": "vit", ...timm keyword arguments...}</c>, as in tests/golden/manifest.json's cases, with an
 /// optional <c>"pretrained_cfg"</c> object (input size, mean, std, interpolation) like timm's.
-/// Each family's spec record (Models/<Family>/) derives from this.
+/// Each family's spec record (Models/&lt;Family&gt;/) derives from this.
 /// </summary>
 public abstract record ModelSpec
 {
