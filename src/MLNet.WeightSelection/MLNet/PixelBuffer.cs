@@ -34,12 +34,14 @@ internal sealed class PixelBuffer : IDisposable
     }
 
     /// <summary>
-    /// The default spill point, 1 GiB: below it the pixels stay in memory, where they are read back fastest. Above
-    /// it they go to a file, so memory stays bounded (the environment variable <c>WS_PIXELS_IN_MEMORY_MAX</c>, in
-    /// bytes, moves it; 0 always uses a file).
+    /// The default spill point, 64 MiB: small data (tests, the sample) never touches the disk; anything larger goes to
+    /// the file, which costs less memory (the growing array and its copy into a tensor, about 5 times the pixels at
+    /// the peak, are gone) at the same speed: in bench data-scale, 20,000 images at 64 px peaked at 1.2 GB of the
+    /// process's own memory in memory and 0.14 GB through the file, with the data share of step time under 1% either
+    /// way. The environment variable <c>WS_PIXELS_IN_MEMORY_MAX</c> (bytes) moves it; 0 always uses a file.
     /// </summary>
     public static long DefaultSpillBytes =>
-        long.TryParse(Environment.GetEnvironmentVariable("WS_PIXELS_IN_MEMORY_MAX"), out long v) && v >= 0 ? v : 1L << 30;
+        long.TryParse(Environment.GetEnvironmentVariable("WS_PIXELS_IN_MEMORY_MAX"), out long v) && v >= 0 ? v : 64L << 20;
 
     /// <summary>Bytes kept in memory before the images move to a file.</summary>
     public long SpillBytes { get; }
