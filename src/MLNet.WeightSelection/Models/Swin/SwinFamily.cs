@@ -1,0 +1,74 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text.RegularExpressions;
+using MLNet.WeightSelection.Checkpoints;
+using MLNet.WeightSelection.Models.Json;
+using MLNet.WeightSelection.Models.Onnx;
+using MLNet.WeightSelection.Selection;
+
+namespace MLNet.WeightSelection.Models.Swin;
+
+/// <summary>The Swin family's registration: its name, spec reader, presets and selection schema.</summary>
+internal sealed partial class SwinFamily : ModelFamily
+{
+    public static SwinFamily Instance { get; } = new();
+
+    // The family registers itself: nothing outside its folder names it.
+    [ModuleInitializer]
+    [SuppressMessage("Usage", "CA2255", Justification = "Built-in families must be known before any spec is read or checkpoint detected, from whichever entry point.")]
+    internal static void RegisterAtLoad() => ModelFamilies.Register(Instance);
+
+    /// <inheritdoc />
+    public override string Name => SwinSpec.FamilyName;
+
+    /// <inheritdoc />
+    public override ModelSpec ReadSpec(KwargsReader kwargs) => SwinSpec.FromKwargs(kwargs);
+
+    /// <inheritdoc />
+    public override IReadOnlyDictionary<string, ModelSpec> Presets { get; } = SwinPresets.All.ToDictionary(p => p.Key, p => (ModelSpec)p.Value, StringComparer.Ordinal);
+
+    /// <inheritdoc />
+    public override SelectionSchema Schema => SwinSelectionSchema.Schema;
+
+    /// <summary>
+    /// True: as timm's strict_img_size, the shift masks and the clamped windows are made for the spec's image size (a
+    /// model at another size is another spec; its bias tables are resampled when the window changes).
+    /// </summary>
+    public override bool RunsOnlyAtItsImageSize => true;
+
+    internal override (string Features, string? Logits) BuildOnnx(OnnxGraphBuilder graph, string input, ExportWeights weights, ModelSpec spec) =>
+        SwinOnnxGraph.Build(graph, input, weights, (SwinSpec)spec);
+
+    /// <inheritdoc />
+    public override IReadOnlyList<string> ShapeMismatches(ModelSpec spec, CheckpointShapes shapes)
+    {
+        var v = (SwinSpec)spec;
+        var problems = new List<string>();
+        ShapeCheck.Expect(problems, "embed_dim (patch_embed.proj.weight axis 0)", shapes.Dim("patch_embed.proj.weight", 0), v.EmbedDim);
+        ShapeCheck.Expect(problems, "patch_size (patch_embed.proj.weight axis 2)", shapes.Dim("patch_embed.proj.weight", 2), v.PatchSize);
+        ShapeCheck.Expect(problems, "in_chans (patch_embed.proj.weight axis 1)", shapes.Dim("patch_embed.proj.weight", 1), v.InChans);
+        var depths = shapes.LayerCounts(BlockKey());
+        ShapeCheck.Expect(problems, "the number of stages (depths)", depths.Count, v.NumStages);
+        for (int s = 0; s < v.NumStages; s++)
+        {
+            string p = $"layers.{s}.blocks.0";
+            ShapeCheck.Expect(problems, $"depths[{s}] (layers.{s}.blocks)", depths.GetValueOrDefault(s.ToString(CultureInfo.InvariantCulture)), v.Depths[s]);
+            ShapeCheck.Expect(problems, $"num_heads[{s}] ({p}.attn.relative_position_bias_table axis 1)",
+                shapes.Dim($"{p}.attn.relative_position_bias_table", 1), v.NumHeads[s]);
+            ShapeCheck.Expect(problems, $"the window of stage {s} ({p}.attn.relative_position_bias_table axis 0, (2w-1)²)",
+                shapes.Dim($"{p}.attn.relative_position_bias_table", 0), v.BiasTableRows(s));
+            ShapeCheck.Expect(problems, $"the MLP width of stage {s} ({p}.mlp.fc1.weight axis 0)", shapes.Dim($"{p}.mlp.fc1.weight", 0), v.MlpHiddenDim(s));
+        }
+        return problems;
+    }
+
+    /// <summary>
+    /// Whole-head selection is not offered: Swin's head count changes from stage to stage, and the selection options
+    /// carry one count per model.
+    /// </summary>
+    public override int? AttentionHeads(ModelSpec spec) => null;
+
+    [GeneratedRegex(@"^layers\.(?<stage>\d+)\.blocks\.(?<layer>\d+)\.")]
+    private static partial Regex BlockKey();
+}
