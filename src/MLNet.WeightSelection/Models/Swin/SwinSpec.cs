@@ -120,8 +120,8 @@ public sealed record SwinSpec : ModelSpec
         Require(HeadDim is null or > 0, "head_dim", $"must be positive or null; got {HeadDim}");
         if (HeadDim is null)
             for (int s = 0; s < NumStages; s++)
-                Require(StageDim(s) % NumHeads[s] == 0, "num_heads",
-                    $"[{s}] ({NumHeads[s]}) must divide the stage width {StageDim(s)} (embed_dim · 2^{s})");
+                Require(StageDim(s) % NumHeads[s] == 0, $"num_heads[{s}]",
+                    $"({NumHeads[s]}) must divide the stage width {StageDim(s)} (embed_dim · 2^{s})");
         Require(WindowSize > 0, "window_size", $"must be positive; got {WindowSize}");
         Require(MlpRatio > 0 && double.IsFinite(MlpRatio), "mlp_ratio", $"must be positive; got {MlpRatio}");
         Require(GridSize > 0 && ImageSize % PatchSize == 0, "img_size", $"({ImageSize}) must be a multiple of patch_size ({PatchSize})");
