@@ -262,6 +262,24 @@ public class SwinTests
         Assert.Contains(problems, p => p.Contains("embed_dim") && p.Contains("is 32, the spec says 16"));
         Assert.Contains(problems, p => p.Contains("depths[0] (layers.0.blocks) is 3, the spec says 2"));
         Assert.Contains(problems, p => p.Contains("num_heads[1]") && p.Contains("is 4, the spec says 2"));
+        var window2 = family.ShapeMismatches((SwinSpec)ModelSpec.FromJson(golden.TeacherJson, "swin") with { WindowSize = 2 }, shapes);
+        Assert.Contains(window2, p => p.Contains("window_size 2 allows at most 9") && p.Contains("is 25"));
+    }
+
+    [Theory]
+    [InlineData(64, 64)]   // stage 2's map is 4 px: its tables are 7×7 offsets, one window of 4
+    [InlineData(224, null)] // no stage clamped: the tables fit the preset's own size
+    public void ACheckpointsClampedWindowsTellItsImageSize(int built, int? told)
+    {
+        var preset = ModelRegistry.GetSpec("swin_tiny_patch4_window7_224");
+        using var model = preset.WithImageSize(built).CreateModel();
+        using var state = StateDict.FromModule(model, "swin_tiny");
+        var shapes = CheckpointShapes.Of(state);
+        Assert.True(ModelFamilies.Get("swin").TryImageSize(preset, shapes, out int? size));
+        Assert.Equal(told, size);
+        var match = Assert.Single(PresetMatcher.Find(shapes, "swin"));
+        Assert.Equal("swin_tiny_patch4_window7_224", match.Preset);
+        Assert.Equal(built, match.Spec.ImageSize);
     }
 
     [Fact]

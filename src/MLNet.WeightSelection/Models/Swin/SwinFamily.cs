@@ -56,11 +56,41 @@ internal sealed partial class SwinFamily : ModelFamily
             ShapeCheck.Expect(problems, $"depths[{s}] (layers.{s}.blocks)", depths.GetValueOrDefault(s.ToString(CultureInfo.InvariantCulture)), v.Depths[s]);
             ShapeCheck.Expect(problems, $"num_heads[{s}] ({p}.attn.relative_position_bias_table axis 1)",
                 shapes.Dim($"{p}.attn.relative_position_bias_table", 1), v.NumHeads[s]);
-            ShapeCheck.Expect(problems, $"the window of stage {s} ({p}.attn.relative_position_bias_table axis 0, (2w-1)²)",
-                shapes.Dim($"{p}.attn.relative_position_bias_table", 0), v.BiasTableRows(s));
+            // A window clamped to a small map (another image size) has a smaller table; a larger one is another window_size.
+            long rows = shapes.Dim($"{p}.attn.relative_position_bias_table", 0);
+            long full = (2L * v.WindowSize - 1) * (2L * v.WindowSize - 1);
+            if (rows > full)
+                problems.Add($"the window of stage {s} ({p}.attn.relative_position_bias_table axis 0, (2w-1)²) is {rows}, window_size {v.WindowSize} allows at most {full}");
             ShapeCheck.Expect(problems, $"the MLP width of stage {s} ({p}.mlp.fc1.weight axis 0)", shapes.Dim($"{p}.mlp.fc1.weight", 0), v.MlpHiddenDim(s));
         }
         return problems;
+    }
+
+    /// <summary>
+    /// The image size a checkpoint of <paramref name="preset"/>'s architecture was made for, when a stage's bias tables
+    /// show a window clamped to its map: a (2r−1)² table with r below <c>window_size</c> means stage s's map is r
+    /// tokens wide, so the image is r · 2^s · patch_size. Null when no stage is clamped (the tables fit any size
+    /// large enough); false when a table is no (2r−1)² grid or is larger than the window allows.
+    /// </summary>
+    public override bool TryImageSize(ModelSpec preset, CheckpointShapes shapes, out int? imageSize)
+    {
+        imageSize = null;
+        var v = (SwinSpec)preset;
+        for (int s = 0; s < v.NumStages; s++)
+        {
+            long rows = shapes.Dim($"layers.{s}.blocks.0.attn.relative_position_bias_table", 0);
+            if (rows < 0) return true; // not this layout: the shape comparison decides
+            long side = (long)Math.Round(Math.Sqrt(rows));
+            if (side * side != rows || side % 2 == 0) return false;
+            long window = (side + 1) / 2;
+            if (window > v.WindowSize) return false;
+            if (window < v.WindowSize)
+            {
+                imageSize = (int)(window << s) * v.PatchSize;
+                return true;
+            }
+        }
+        return true;
     }
 
     /// <summary>
