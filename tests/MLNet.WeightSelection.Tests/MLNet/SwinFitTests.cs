@@ -58,7 +58,8 @@ public class SwinFitTests
     public void AtAnotherImageSizeTheAdaptedTeacherResamplesItsBiasTablesAndDistills()
     {
         // At 8 px stage 1's map (2 px) is one window of 2: the 32 px teacher's 5×5-offset tables load resampled to 3×3,
-        // the adapted teacher initializes the student, and logit distillation runs the teacher at that size.
+        // the adapted teacher initializes the student with whole heads, and logit distillation runs the teacher at
+        // that size.
         using var tmp = new TempFolder();
         var golden = GoldenManifest.Case("swin_mini");
         var teacherSpec = ModelSpec.FromJson(golden.TeacherJson, "swin");
@@ -78,12 +79,14 @@ public class SwinFitTests
             Augmentation = AugmentationOptions.None,
             TeacherAdaptation = new TeacherAdaptationOptions { Epochs = 1 },
             Distillation = DistillationOptions.Logits(),
+            WholeHeads = true,
             Threads = 1,
         };
 
         using var model = ml.Transforms.InitializeFromTeacher(options).Fit(data);
 
         var report = model.SelectionReport!;
+        Assert.True(report.WholeHeads);
         var table = report.Row("layers.1.blocks.0.attn.relative_position_bias_table");
         Assert.Equal(new long[] { 9, 2 }, table.StudentShape);
         Assert.Equal(new long[] { 9, 4 }, table.TeacherShape);

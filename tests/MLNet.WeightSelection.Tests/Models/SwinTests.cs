@@ -283,13 +283,45 @@ public class SwinTests
     }
 
     [Fact]
-    public void FamilyIsDetectedFromTheKeysAndHasNoWholeHeadSelection()
+    public void FamilyIsDetectedFromTheKeys()
     {
         using var model = ModelRegistry.Create(Mini, numClasses: 0);
         Assert.Equal("swin", FamilySchemas.Detect(model.state_dict().Keys.ToList())?.Family);
         Assert.Empty(model.ClassifierKeys);
-        // The head count changes from stage to stage; the selection options carry one per model.
-        Assert.Null(ModelFamilies.Get("swin").AttentionHeads(ModelRegistry.GetSpec(Mini)));
+        Assert.Equal(1, ModelFamilies.Get("swin").AttentionHeads(ModelRegistry.GetSpec(Mini)));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void WholeHeadsTakeEachStagesCountsFromTheBiasTablesAndTheTablesFollowTheHeads(bool l1)
+    {
+        // Teacher heads (2, 4), student (1, 2), head_dim 16 in both: whole heads keep every dim of the chosen heads.
+        // The options' counts are ignored: each block's come from its table (here deliberately wrong ones).
+        var golden = GoldenManifest.Case(Mini);
+        using var teacher = SafeTensorsFile.Open(golden.TeacherFile);
+        using var student = SafeTensorsFile.Open(golden.StudentFile);
+        var options = new SelectionOptions
+        {
+            WholeHeads = true, TeacherHeads = 7, StudentHeads = 5,
+            ElementSelection = l1 ? ElementSelection.L1 : ElementSelection.Uniform,
+        };
+        using var result = WeightSelector.Select(teacher, student, options: options);
+        var report = result.Report;
+        Assert.True(report.WholeHeads);
+        WidthSummary WidthOf(string alias) => report.Widths.Single(w => w.Name == alias || w.Aliases.Contains(alias));
+        foreach (var (block, teacherHeads, studentHeads) in new[] { ("layers.0.blocks.1", 2, 1), ("layers.1.blocks.0", 4, 2) })
+        {
+            var inner = WidthOf(block + ".attn.inner");
+            var heads = WidthOf(block + ".attn.heads");
+            Assert.Equal((teacherHeads, studentHeads), ((int)heads.TeacherSize, (int)heads.StudentSize));
+            // Whole heads of 16: the inner indices are the chosen heads' 16 dims each, in the heads' order.
+            Assert.Equal(heads.Indices!.SelectMany(h => Enumerable.Range(0, 16).Select(d => h * 16 + d)), inner.Indices!);
+            if (!l1) Assert.Equal(ElementSelection.UniformIndices(teacherHeads, studentHeads), heads.Indices);
+            using var table = teacher.Read(block + ".attn.relative_position_bias_table");
+            using var chosen = tensor(heads.Indices!, ScalarType.Int64);
+            TensorAssert.Equal(table.index_select(1, chosen), result.Weights[block + ".attn.relative_position_bias_table"], block);
+        }
     }
 
     [Fact]

@@ -94,10 +94,11 @@ internal sealed partial class SwinFamily : ModelFamily
     }
 
     /// <summary>
-    /// Whole-head selection is not offered: Swin's head count changes from stage to stage, and the selection options
-    /// carry one count per model.
+    /// The first stage's heads. Swin's head count changes from stage to stage: whole-head selection reads each block's
+    /// teacher and student counts from its bias table (the schema's head-count widths), so this count only says that
+    /// the family has heads.
     /// </summary>
-    public override int? AttentionHeads(ModelSpec spec) => null;
+    public override int? AttentionHeads(ModelSpec spec) => ((SwinSpec)spec).NumHeads[0];
 
     [GeneratedRegex(@"^layers\.(?<stage>\d+)\.blocks\.(?<layer>\d+)\.")]
     private static partial Regex BlockKey();

@@ -12,7 +12,8 @@ internal static class SwinSelectionSchema
     /// width (the 2×2 neighbours concatenated), so its <c>norm</c> and its <c>reduction</c>'s input axis take that
     /// stage's indices in each block; per block <c>layers.{s}.blocks.{i}.attn.inner</c> (q, k and v are three blocks
     /// of it in the fused <c>qkv</c>; proj's input uses it too), <c>layers.{s}.blocks.{i}.attn.heads</c> (the head axis
-    /// of the relative position bias table, uniform over heads) and <c>layers.{s}.blocks.{i}.mlp.hidden</c>;
+    /// of the relative position bias table: uniform over heads, or with whole-head selection the heads the inner width
+    /// keeps, counted from the table's sizes) and <c>layers.{s}.blocks.{i}.mlp.hidden</c>;
     /// <c>features</c> (the final norm and the classifier's input), tied to the last stage. The table's row axis is a
     /// (2w−1)×(2w−1) grid: resampled when the windows differ.
     /// </summary>
@@ -22,6 +23,12 @@ internal static class SwinSelectionSchema
         Signature = new[] { "patch_embed.proj.weight", "layers.{s}.blocks.{i}.attn.relative_position_bias_table" },
         LayerGroups = new[] { "layers.{s}.blocks.{i}" },
         ClassifierKeys = new[] { "head.fc.weight", "head.fc.bias" },
+        AttentionWidths = new[] { "layers.{s}.blocks.{i}.attn.inner" },
+        // The head count changes from stage to stage; the bias table shows each block's.
+        HeadCountWidths = new Dictionary<string, string>
+        {
+            ["layers.{s}.blocks.{i}.attn.inner"] = "layers.{s}.blocks.{i}.attn.heads",
+        },
         Rules = new WidthRule[]
         {
             new("patch_embed.proj.*", W("layers.0")),
