@@ -71,8 +71,8 @@ public sealed class SelectionSchema
     }
 
     /// <summary>
-    /// Attention-width pattern → the width of an axis with one entry per head of it (Swin's relative position bias table
-    /// [(2w−1)², heads]), as a template with the pattern's placeholders. Whole-head selection then takes the head counts
+    /// Attention-width pattern → the width of an axis with one entry per head of it (a windowed model's relative
+    /// position bias table [(2w−1)², heads]), as a template with the pattern's placeholders. Whole-head selection then takes the head counts
     /// from that width's sizes, not from <see cref="SelectionOptions.TeacherHeads"/> and
     /// <see cref="SelectionOptions.StudentHeads"/> (a hierarchical model's head count changes from stage to stage), and
     /// gives that width the chosen heads as its indices, so the per-head tensors follow the heads.

@@ -94,7 +94,7 @@ internal static class TensorSelector
     }
 
     // A token axis is a square grid: a position embedding's axis 1 ([1, tokens, dim]) or a flattened table's axis 0
-    // ([grid², dim], a Swin relative position bias table over its (2w−1)² offsets).
+    // ([grid², dim], a windowed model's relative position bias table over its (2w−1)² offsets).
     static Tensor Resample(Tensor posEmbed, TensorPlan tensor)
     {
         int axis = Array.FindIndex(tensor.Axes, x => x.Action == AxisAction.Resample);

@@ -26,7 +26,7 @@ internal static class WidthIndexer
             }
             else width.Indices = Choose(method, t, s, width.Name, scores?[width]);
         }
-        // A per-head axis (Swin's bias table) keeps the heads its attention width kept.
+        // A per-head axis (a relative position bias table's) keeps the heads its attention width kept.
         foreach (var (count, heads) in chosenHeads) count.Indices = heads;
     }
 
