@@ -32,6 +32,7 @@ from timm.models._efficientnet_builder import decode_arch_def, round_channels
 from timm.models.convnext import ConvNeXt
 from timm.models.efficientnet import EfficientNet
 from timm.models.resnet import BasicBlock, Bottleneck, ResNet
+from timm.models.swin_transformer import SwinTransformer
 from timm.models.vision_transformer import VisionTransformer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -57,7 +58,9 @@ def build_model(family, kwargs):
         return ResNet(block=RESNET_BLOCKS[block], **kwargs)
     if family == "efficientnet":
         return build_efficientnet(**kwargs)
-    raise ValueError(f"family '{family}' is not one of vit, convnext, resnet, efficientnet")
+    if family == "swin":
+        return SwinTransformer(**kwargs)
+    raise ValueError(f"family '{family}' is not one of vit, convnext, resnet, efficientnet, swin")
 
 
 def build_efficientnet(arch_def, channel_multiplier=1.0, depth_multiplier=1.0, channel_divisor=8, **kwargs):
@@ -76,13 +79,15 @@ def perturb(model, seed):
     """Moves every floating tensor away from timm's initialization, so that norms are not ones and biases not zeros.
 
     Parameters first, then buffers, each in the module's own order, all from one generator seeded with `seed`.
-    BatchNorm's running variance must stay positive, so it is drawn from [0.5, 1.5) instead.
+    BatchNorm's running variance must stay positive, so it is drawn from [0.5, 1.5) instead. Non-persistent buffers
+    (Swin's shift masks) are not weights: they are in no state dict, so they are left alone.
     """
     generator = torch.Generator().manual_seed(seed)
+    persistent = set(model.state_dict())
     for _, parameter in model.named_parameters():
         parameter.add_(PERTURBATION_STD * torch.randn(parameter.shape, generator=generator))
     for name, buffer in model.named_buffers():
-        if not buffer.is_floating_point():
+        if not buffer.is_floating_point() or name not in persistent:
             continue
         if name.endswith("running_var"):
             buffer.uniform_(0.5, 1.5, generator=generator)
@@ -100,13 +105,21 @@ def uniform_indices(teacher_size, student_size):
 
 
 def axis_indices(key, axis, teacher_size, student_size):
-    """Indices of one axis. ViT's fused qkv axis holds q, k and v: each third takes the same inner-width indices."""
+    """Indices of one axis. A fused axis takes the same indices in each of its blocks: ViT's and Swin's qkv axis holds
+    q, k and v (three blocks of the inner width); Swin's patch merging concatenates the 2x2 neighbours, so its norm and
+    its reduction's input axis hold four blocks of the previous stage's width."""
+    blocks = 1
     if axis == 0 and key.endswith(("attn.qkv.weight", "attn.qkv.bias")):
-        if teacher_size % 3 or student_size % 3:
-            raise ValueError(f"{key}: qkv axis sizes {teacher_size} and {student_size} are not multiples of 3")
-        inner = uniform_indices(teacher_size // 3, student_size // 3)
-        return torch.cat([part * (teacher_size // 3) + inner for part in range(3)])
-    return uniform_indices(teacher_size, student_size)
+        blocks = 3
+    elif (axis == 0 and key.endswith(("downsample.norm.weight", "downsample.norm.bias"))) or \
+            (axis == 1 and key.endswith("downsample.reduction.weight")):
+        blocks = 4
+    if blocks == 1:
+        return uniform_indices(teacher_size, student_size)
+    if teacher_size % blocks or student_size % blocks:
+        raise ValueError(f"{key}: axis {axis} sizes {teacher_size} and {student_size} are not multiples of {blocks}")
+    inner = uniform_indices(teacher_size // blocks, student_size // blocks)
+    return torch.cat([part * (teacher_size // blocks) + inner for part in range(blocks)])
 
 
 def select_weights(teacher_state, student_state, classifier_keys):

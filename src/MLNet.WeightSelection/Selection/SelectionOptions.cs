@@ -12,7 +12,8 @@ public sealed record SelectionOptions
 
     /// <summary>
     /// Select whole attention heads instead of dimensions across all heads. Needs <see cref="TeacherHeads"/> and
-    /// <see cref="StudentHeads"/> (the keys do not show the head count). Default false.
+    /// <see cref="StudentHeads"/> (the keys do not show the head count), except where the schema names a width that
+    /// counts the heads (<see cref="SelectionSchema.HeadCountWidths"/>): its sizes are the counts. Default false.
     /// </summary>
     public bool WholeHeads { get; init; }
 

@@ -49,6 +49,8 @@ internal static class SelectionPlanner
             PlanTensor(plan, teacher, schema, mapping, widths, student, problems);
         }
         widths.Check(problems);
+        foreach (var width in widths.All.Where(w => w.IsAttention))
+            if (schema.HeadCountWidthOf(width.Name) is { } heads) width.HeadCount = widths.Find(heads);
         CheckHeads(schema, widths, options, problems);
         if (problems.Count > 0) throw new WeightSelectionException(teacher.Origin, problems);
         return new SelectionPlan { Schema = schema, Mapping = mapping, Widths = widths, Tensors = tensors, Options = options };
@@ -172,7 +174,9 @@ internal static class SelectionPlanner
     static void CheckHeads(SelectionSchema schema, WidthTable widths, SelectionOptions options, List<SelectionProblem> problems)
     {
         if (!options.WholeHeads) return;
-        if (options.TeacherHeads is not > 0 || options.StudentHeads is not > 0)
+        var attention = widths.All.Where(w => w.IsAttention && w.Uses.Count > 0).ToList();
+        bool countsFromOptions = attention.Count == 0 || attention.Any(w => w.HeadCount is null);
+        if (countsFromOptions && (options.TeacherHeads is not > 0 || options.StudentHeads is not > 0))
         {
             problems.Add(new(SelectionProblemKind.InvalidOptions, "WholeHeads",
                 "whole-head selection needs TeacherHeads and StudentHeads (the keys do not show the head count)"));
@@ -184,9 +188,9 @@ internal static class SelectionPlanner
                 $"whole-head selection needs a consistent element selection, not {options.ElementSelection}"));
             return;
         }
-        int th = options.TeacherHeads.Value, sh = options.StudentHeads.Value;
-        foreach (var width in widths.All.Where(w => w.IsAttention && w.Uses.Count > 0))
+        foreach (var width in attention)
         {
+            var (th, sh) = WidthIndexer.HeadCounts(width, options);
             if (sh > th || width.TeacherSize % th != 0 || width.StudentSize % sh != 0 || width.StudentSize / sh > width.TeacherSize / th)
                 problems.Add(new(SelectionProblemKind.ShapeMismatch, width.Name,
                     $"whole heads: teacher width {width.TeacherSize} in {th} heads, student width {width.StudentSize} in {sh} heads do not split into heads the student can take"));

@@ -15,6 +15,8 @@ public sealed class SelectionSchema
     KeyPattern[] _reshapePatterns = Array.Empty<KeyPattern>();
     IReadOnlyList<string> _attentionWidths = Array.Empty<string>();
     KeyPattern[] _attentionPatterns = Array.Empty<KeyPattern>();
+    IReadOnlyDictionary<string, string> _headCountWidths = new Dictionary<string, string>();
+    (KeyPattern Attention, string Heads)[] _headCountPatterns = Array.Empty<(KeyPattern, string)>();
 
     /// <summary>The family's name (<c>vit</c>, <c>convnext</c>, <c>resnet</c>).</summary>
     public required string Family { get; init; }
@@ -68,6 +70,19 @@ public sealed class SelectionSchema
         init { _attentionWidths = value; _attentionPatterns = value.Select(p => new KeyPattern(p)).ToArray(); }
     }
 
+    /// <summary>
+    /// Attention-width pattern → the width of an axis with one entry per head of it (a windowed model's relative
+    /// position bias table [(2w−1)², heads]), as a template with the pattern's placeholders. Whole-head selection then takes the head counts
+    /// from that width's sizes, not from <see cref="SelectionOptions.TeacherHeads"/> and
+    /// <see cref="SelectionOptions.StudentHeads"/> (a hierarchical model's head count changes from stage to stage), and
+    /// gives that width the chosen heads as its indices, so the per-head tensors follow the heads.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> HeadCountWidths
+    {
+        get => _headCountWidths;
+        init { _headCountWidths = value; _headCountPatterns = value.Select(p => (new KeyPattern(p.Key), p.Value)).ToArray(); }
+    }
+
     /// <summary>Keys of prefix tokens ([1, n, dim], such as <c>cls_token</c>) that precede the grid tokens in the
     /// position embedding; their n's add up to the number of prefix tokens kept when the grid is resampled.</summary>
     public IReadOnlyList<string> PrefixTokenKeys { get; init; } = Array.Empty<string>();
@@ -99,6 +114,14 @@ public sealed class SelectionSchema
 
     /// <summary>True when <paramref name="width"/> is an attention inner width (heads × head_dim).</summary>
     public bool IsAttentionWidth(string width) => _attentionPatterns.Any(p => p.IsMatch(width));
+
+    /// <summary>The head-count width of attention width <paramref name="width"/> (see <see cref="HeadCountWidths"/>), or null.</summary>
+    public string? HeadCountWidthOf(string width)
+    {
+        foreach (var (attention, heads) in _headCountPatterns)
+            if (attention.TryMatch(width, out var captures)) return KeyPattern.Fill(heads, captures);
+        return null;
+    }
 
     /// <summary>The compiled layer-group patterns.</summary>
     internal IReadOnlyList<KeyPattern> LayerGroupPatterns => _layerGroupPatterns;

@@ -93,12 +93,16 @@ internal static class TensorSelector
         return flat.index_select(0, ordered).reshape(tensor.TargetShape);
     }
 
+    // A token axis is a square grid: a position embedding's axis 1 ([1, tokens, dim]) or a flattened table's axis 0
+    // ([grid², dim], a windowed model's relative position bias table over its (2w−1)² offsets).
     static Tensor Resample(Tensor posEmbed, TensorPlan tensor)
     {
         int axis = Array.FindIndex(tensor.Axes, x => x.Action == AxisAction.Resample);
-        if (axis != 1 || posEmbed.dim() != 3)
-            throw new InvalidOperationException($"'{tensor.TeacherKey}': only [1, tokens, dim] position embeddings can be resampled.");
-        int side = (int)Math.Round(Math.Sqrt(tensor.Axes[1].StudentSize - tensor.PrefixTokens));
+        bool table = axis == 0 && posEmbed.dim() == 2;
+        if (!table && (axis != 1 || posEmbed.dim() != 3))
+            throw new InvalidOperationException($"'{tensor.TeacherKey}': only [1, tokens, dim] position embeddings and [grid², dim] tables can be resampled.");
+        int side = (int)Math.Round(Math.Sqrt(tensor.Axes[axis].StudentSize - tensor.PrefixTokens));
+        if (table) return PositionEmbeddings.Resample(posEmbed.unsqueeze(0), (side, side), 0).squeeze(0);
         return PositionEmbeddings.Resample(posEmbed, (side, side), tensor.PrefixTokens);
     }
 }

@@ -15,14 +15,24 @@ internal static class WidthIndexer
         var method = plan.Options.ElementSelection;
         if (!method.IsConsistent) return; // every axis draws its own indices
         var scores = method.Method == ElementSelectionMethod.L1 ? L1Scores(plan, teacher) : null;
+        var chosenHeads = new List<(Width HeadCount, long[] Heads)>();
         foreach (var width in plan.Widths.All)
         {
             long t = width.TeacherSize, s = width.StudentSize;
-            width.Indices = plan.Options.WholeHeads && width.IsAttention
-                ? HeadIndices(width, plan.Options, scores?[width])
-                : Choose(method, t, s, width.Name, scores?[width]);
+            if (plan.Options.WholeHeads && width.IsAttention)
+            {
+                width.Indices = HeadIndices(width, plan.Options, scores?[width], out var heads);
+                if (width.HeadCount is { } count) chosenHeads.Add((count, heads));
+            }
+            else width.Indices = Choose(method, t, s, width.Name, scores?[width]);
         }
+        // A per-head axis (a relative position bias table's) keeps the heads its attention width kept.
+        foreach (var (count, heads) in chosenHeads) count.Indices = heads;
     }
+
+    /// <summary>Teacher and student heads of an attention width: from its head-count width when the schema names one, else the options.</summary>
+    internal static (int Teacher, int Student) HeadCounts(Width width, SelectionOptions options) =>
+        width.HeadCount is { } count ? ((int)count.TeacherSize, (int)count.StudentSize) : (options.TeacherHeads!.Value, options.StudentHeads!.Value);
 
     static long[] Choose(ElementSelection method, long t, long s, string stream, double[]? scores) => method.Method switch
     {
@@ -34,14 +44,14 @@ internal static class WidthIndexer
     };
 
     // Heads are the unit: choose whole heads, then the same dims inside each chosen head.
-    static long[] HeadIndices(Width width, SelectionOptions options, double[]? scores)
+    static long[] HeadIndices(Width width, SelectionOptions options, double[]? scores, out long[] heads)
     {
-        int th = options.TeacherHeads!.Value, sh = options.StudentHeads!.Value;
+        var (th, sh) = HeadCounts(width, options);
         long dt = width.TeacherSize / th, ds = width.StudentSize / sh;
         var method = options.ElementSelection;
         double[]? headScores = scores is null ? null
             : Enumerable.Range(0, th).Select(h => scores.Skip((int)(h * dt)).Take((int)dt).Sum()).ToArray();
-        var heads = Choose(method, th, sh, width.Name + "#heads", headScores);
+        heads = Choose(method, th, sh, width.Name + "#heads", headScores);
         var dims = method.Method == ElementSelectionMethod.Consecutive
             ? ElementSelection.ConsecutiveIndices(dt, ds)
             : ElementSelection.UniformIndices(dt, ds);

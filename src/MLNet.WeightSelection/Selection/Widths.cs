@@ -22,6 +22,9 @@ internal sealed class Width
     /// <summary>An attention inner width (heads × head_dim).</summary>
     public bool IsAttention { get; set; }
 
+    /// <summary>For an attention width, the width with one entry per head (its sizes are the head counts), if the schema names one.</summary>
+    public Width? HeadCount { get; set; }
+
     /// <summary>The teacher indices the student keeps, ascending in the usual methods; set once per width.</summary>
     public long[]? Indices { get; set; }
 
@@ -59,6 +62,9 @@ internal sealed class WidthTable
         string a = Root(tie.Width), b = Root(tie.SameAs);
         if (a != b) _parent[b] = a;
     }
+
+    /// <summary>The width <paramref name="name"/> belongs to, or null when no tensor uses it.</summary>
+    public Width? Find(string name) => _widths.GetValueOrDefault(Root(name));
 
     public Width Use(string name, string key, int axis, long teacherSize, long studentSize)
     {

@@ -12,6 +12,7 @@ public class ExportOnnxCommandTests
     [InlineData("vit_s_to_t_mini")]
     [InlineData("resnet_basic_mini")]
     [InlineData("efficientnet_mini")]
+    [InlineData("swin_mini")]
     public void ExportedGoldenStudentReproducesTimmsLogitsInOnnxRuntime(string name)
     {
         var golden = GoldenCases.Get(name);

@@ -20,6 +20,7 @@ public class ModelRegistryTests
             "convnext_atto", "convnext_femto", "convnext_pico", "convnext_nano", "convnext_tiny", "convnext_small", "convnext_base",
             "resnet10", "resnet10t", "resnet14t", "resnet18", "resnet26", "resnet34", "resnet50", "resnet18_half",
             "efficientnet_b0", "efficientnet_b1", "efficientnet_b2", "efficientnet_b3", "efficientnet_mini",
+            "swin_tiny_patch4_window7_224", "swin_small_patch4_window7_224", "swin_base_patch4_window7_224", "swin_mini",
         };
         Assert.Equal(expected.OrderBy(n => n, StringComparer.Ordinal), ModelRegistry.Names.Where(expected.Contains));
         Assert.DoesNotContain("vit_tiny_patch8_224", ModelRegistry.Names); // timm has no such model

@@ -2,6 +2,7 @@ using MLNet.WeightSelection.Models;
 using MLNet.WeightSelection.Models.ConvNeXt;
 using MLNet.WeightSelection.Models.EfficientNet;
 using MLNet.WeightSelection.Models.ResNet;
+using MLNet.WeightSelection.Models.Swin;
 using MLNet.WeightSelection.Models.Vit;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -54,6 +55,24 @@ internal static class ExportCases
             StemSize = 16, NumFeatures = 48, NumClasses = 5, ImageSize = 32,
         },
         ["efficientnet_b0_narrow"] = new EfficientNetSpec { ChannelMultiplier = 0.25, DepthMultiplier = 0.5, NumFeatures = 64, NumClasses = 4, ImageSize = 32 },
+        // Shifted windows of 3 on 16 and 8 px maps: padding to whole windows and the shift mask in both stages.
+        ["swin_shift_pad"] = new SwinSpec
+        {
+            ImageSize = 32, PatchSize = 2, EmbedDim = 8, Depths = new[] { 2, 2 }, NumHeads = new[] { 1, 2 }, WindowSize = 3, NumClasses = 5,
+        },
+        // Window 7 on an 8 px map (padded to 14, shifted by 3), then clamped to the 4 px map of stage 1 (no shift);
+        // no qkv bias, MLP ratio 2.
+        ["swin_window_clamped"] = new SwinSpec
+        {
+            ImageSize = 32, PatchSize = 4, EmbedDim = 16, Depths = new[] { 2, 2 }, NumHeads = new[] { 2, 4 }, WindowSize = 7,
+            QkvBias = false, MlpRatio = 2, NumClasses = 3,
+        },
+        // Three stages, head_dim fixed at 4 (inner widths 4, 8, 16 apart from the stage widths 8, 16, 32), windows that divide.
+        ["swin_head_dim_three_stages"] = new SwinSpec
+        {
+            ImageSize = 32, PatchSize = 2, EmbedDim = 8, Depths = new[] { 1, 2, 1 }, NumHeads = new[] { 1, 2, 4 }, HeadDim = 4, WindowSize = 4,
+            NumClasses = 4,
+        },
     };
 
     public static IEnumerable<object[]> Names => Specs.Keys.Select(k => new object[] { k });

@@ -18,7 +18,7 @@ public class SchemaTests
         Assert.Null(FamilySchemas.Detect(new[] { "encoder.layer.0.weight" }));
         Assert.Same(FamilySchemas.ConvNeXt, FamilySchemas.ByName("ConvNeXt"));
         // The built-in families register themselves at load, in no promised order; other tests may add their own.
-        Assert.Superset(new HashSet<string> { "vit", "convnext", "resnet", "efficientnet" }, FamilySchemas.All.Select(s => s.Family).ToHashSet());
+        Assert.Superset(new HashSet<string> { "vit", "convnext", "resnet", "efficientnet", "swin" }, FamilySchemas.All.Select(s => s.Family).ToHashSet());
     }
 
     [Fact]
