@@ -36,10 +36,17 @@ internal sealed class TeacherWeights : IDisposable
         var detected = FamilySchemas.Detect(file.Tensors.Keys)?.Family;
         if (spec is null)
         {
-            if (detected is null)
-                throw new CliException($"Cannot tell the teacher's family from the keys of '{file.Path}' (no {string.Join(", ", ModelFamilies.Names)} keys in timm's naming); "
-                    + $"give {specOption} so the checkpoint can be loaded through the family's checkpoint filter.");
-            return new TeacherWeights(file.Tensors, detected, false, null);
+            if (detected is not null) return new TeacherWeights(file.Tensors, detected, false, null);
+            // Another layout (a module. prefix, Meta's ConvNeXt, DeiT-3): the architecture, told from keys and shapes,
+            // lets the family's checkpoint filter load it.
+            try
+            {
+                spec = TeacherArchitecture.Detect(file.Tensors, specOption).Spec;
+            }
+            catch (ArgumentException e)
+            {
+                throw new CliException(e.Message);
+            }
         }
 
         if (detected is not null && detected != spec.Family)

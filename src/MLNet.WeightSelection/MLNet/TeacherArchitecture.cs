@@ -14,14 +14,16 @@ namespace MLNet.WeightSelection;
 internal static class TeacherArchitecture
 {
     /// <summary>The preset <paramref name="source"/> is an instance of, with its number of classes (and ViT image size).</summary>
+    /// <param name="source">The checkpoint's tensors.</param>
+    /// <param name="howToGive">How the caller's user gives an architecture instead, for the error messages.</param>
     /// <exception cref="ArgumentException">The family or the preset cannot be told apart; the message says why.</exception>
-    public static PresetMatch Detect(ITensorSource source)
+    public static PresetMatch Detect(ITensorSource source, string howToGive = "Teacher.FromFile(path, architecture)")
     {
         ArgumentNullException.ThrowIfNull(source);
         var (family, shapes) = Family(source)
             ?? throw new ArgumentException(
                 $"Cannot tell the family of the teacher '{source.Origin}' from its keys: they are none of {string.Join(", ", ModelFamilies.Names)} in timm's names, "
-                + "nor a layout one of their checkpoint filters knows. Give its architecture: Teacher.FromFile(path, architecture) (ws: --teacher-arch).");
+                + $"nor a layout one of their checkpoint filters knows. Give its architecture: {howToGive}.");
 
         var matches = PresetMatcher.Find(shapes, family);
         if (matches.Count == 0)
@@ -31,14 +33,14 @@ internal static class TeacherArchitecture
                 : $"{p.Preset} ({string.Join("; ", p.Mismatches.Take(3))})");
             throw new ArgumentException(
                 $"The teacher '{source.Origin}' is a {family} checkpoint, but no registered {family} preset has its keys and shapes; nearest: {string.Join(" | ", nearest)}. "
-                + "Give its architecture as a JSON spec: Teacher.FromFile(path, architecture) (ws: --teacher-arch).");
+                + $"Give its architecture as a JSON spec: {howToGive}.");
         }
 
         var architectures = matches.GroupBy(m => m.Spec.ToJson(indented: false), StringComparer.Ordinal).ToList();
         if (architectures.Count > 1)
             throw new ArgumentException(
                 $"The teacher '{source.Origin}' has the shapes of {family} presets that differ in what shapes cannot show (for example the input normalization or the head count): "
-                + $"{string.Join(", ", architectures.Select(g => g.First().Preset))}. Give its architecture: Teacher.FromFile(path, architecture) (ws: --teacher-arch).");
+                + $"{string.Join(", ", architectures.Select(g => g.First().Preset))}. Give its architecture: {howToGive}.");
         return matches[0];
     }
 

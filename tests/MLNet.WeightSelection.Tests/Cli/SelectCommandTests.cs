@@ -161,6 +161,25 @@ public class SelectCommandTests
     }
 
     [Fact]
+    public void A_prefixed_preset_teacher_without_a_spec_is_told_from_its_shapes_and_loads_through_the_filter()
+    {
+        string dir = TestPaths.NewTempDirectory();
+        string prefixed = Path.Combine(dir, "ddp_resnet18_half.safetensors");
+        TorchSharp.torch.manual_seed(5);
+        using (var teacher = ModelRegistry.Create("resnet18_half"))
+            SafeTensorsWriter.Save(prefixed, teacher.state_dict().Select(kv => KeyValuePair.Create("module." + kv.Key, kv.Value)).ToList());
+        string output = Path.Combine(dir, "student.safetensors");
+        const string student = """{"family": "resnet", "block": "basic", "layers": [1, 1, 1, 1], "channels": [8, 16, 32, 64], "stem_width": 8, "plain_stem_width": 8}""";
+
+        var run = Ws.Run("select", "--teacher", prefixed, "--student-spec", student, "--out", output);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("checkpoint filter", run.Out);
+        using var written = SafeTensorsFile.Open(output);
+        Assert.Equal(new long[] { 8, 3, 7, 7 }, written.GetInfo("conv1.weight").Shape);
+    }
+
+    [Fact]
     public void ATeacherSpecThatDoesNotFitTheCheckpointIsAOneLineError()
     {
         var golden = GoldenCases.Get("vit_s_to_t_mini");

@@ -150,7 +150,7 @@ internal static class TrainRunner
         using var file = WeightFile.Open(path, "--teacher");
         try
         {
-            var match = TeacherArchitecture.Detect(file.Tensors);
+            var match = TeacherArchitecture.Detect(file.Tensors, "--teacher-arch");
             context.Out.WriteLine($"Teacher architecture (from the checkpoint's keys and shapes): {match}");
             return match.Spec;
         }
