@@ -77,16 +77,9 @@ public sealed class ImageTensorDataset : IDisposable
             throw new ArgumentException($"Labels must be an int64 (Int64) tensor [N]; got {labels.dtype}.", nameof(labels));
         if (labels.dim() != 1 || labels.shape[0] != images.shape[0])
             throw new ArgumentException($"Labels must have shape [{images.shape[0]}] (one per image); got [{string.Join(", ", labels.shape)}].", nameof(labels));
-        if (numClasses < 2)
-            throw new ArgumentException($"A classification dataset needs at least 2 classes; got numClasses = {numClasses}.", nameof(numClasses));
-
         long[] values;
         using (var cpuLabels = labels.cpu()) values = cpuLabels.data<long>().ToArray();
-        for (int i = 0; i < values.Length; i++)
-        {
-            if (values[i] < 0 || values[i] >= numClasses)
-                throw new ArgumentException($"Label of row {i} is {values[i]}, outside [0, {numClasses}).", nameof(labels));
-        }
+        CheckLabels(values, numClasses);
 
         // Ownership passes only once validation succeeded, so a caller can still dispose rejected tensors.
         int count = (int)images.shape[0], imageSize = (int)images.shape[2];
@@ -120,10 +113,7 @@ public sealed class ImageTensorDataset : IDisposable
         if (actual != expected)
             throw new ArgumentException($"The pixel file '{path}' holds {actual} bytes; {labels.Length} images × 3 planes × {imageSize}² need {expected}.", nameof(path));
         if (labels.Length == 0) throw new ArgumentException("The dataset is empty: 0 labels.", nameof(labels));
-        if (numClasses < 2) throw new ArgumentException($"A classification dataset needs at least 2 classes; got numClasses = {numClasses}.", nameof(numClasses));
-        for (int i = 0; i < labels.Length; i++)
-            if (labels[i] < 0 || labels[i] >= numClasses)
-                throw new ArgumentException($"Label of row {i} is {labels[i]}, outside [0, {numClasses}).", nameof(labels));
+        CheckLabels(labels, numClasses);
 
         Tensor images;
         using (var flat = from_file(path, shared: false, size: expected, dtype: ScalarType.Byte))
@@ -279,6 +269,16 @@ public sealed class ImageTensorDataset : IDisposable
             shared[i] = _rows is null ? r : _rows[r];
         }
         return new ImageTensorDataset(_pixels, shared, NumClasses, ImageSize);
+    }
+
+    /// <summary>At least 2 classes, and every label in [0, numClasses): the checks both constructors make.</summary>
+    static void CheckLabels(long[] labels, int numClasses)
+    {
+        if (numClasses < 2)
+            throw new ArgumentException($"A classification dataset needs at least 2 classes; got numClasses = {numClasses}.", nameof(numClasses));
+        for (int i = 0; i < labels.Length; i++)
+            if (labels[i] < 0 || labels[i] >= numClasses)
+                throw new ArgumentException($"Label of row {i} is {labels[i]}, outside [0, {numClasses}).", "labels");
     }
 
     static Tensor ToContiguousCpu(Tensor t)
