@@ -51,6 +51,8 @@ static class InferenceBenchmark
         int latencyRuns = args.Int("latency-runs", 30);
         int fitImages = args.Int("fit-images", 500);
         int epochs = args.Int("epochs", 2);
+        int viewRows = args.Int("view-rows", 10_000);
+        string resultName = args.Get("result", "inference");
         args.EnsureAllUsed();
         var machine = MachineInfo.Current();
         var started = DateTime.UtcNow;
@@ -117,10 +119,30 @@ static class InferenceBenchmark
             ("student in TorchSharp eager", n => TorchLatency(torchStudent, pixels, n), () => TorchThroughput(torchStudent, pixels)),
             ("ResNet-18 featurizer + LbfgsMaximumEntropy (ML.NET)", n => MlNetLatency(ml, featurizerModel, ScoreRows(), n), () => MlNetThroughput(ml, featurizerModel, ScoreRows())),
         };
+        // Issue 15, item 5: Transform over a large data view, against ONNX Runtime on the same images in batches of 64.
+        viewRows = Math.Min(viewRows, test.Count);
+        List<Input> ViewRows() => Enumerable.Range(0, viewRows).Select(i => new Input { Label = FashionMnist.ClassNames[test.Labels[i]], Image = ToImage(test, i) }).ToList();
+        using var viewPixels = test.ToDataset(Enumerable.Range(0, viewRows).Select(i => (i, (int)test.Labels[i])).ToList(), Classes);
+        var ortBatches = Enumerable.Range(0, (viewRows + Batch - 1) / Batch)
+            .Select(b => OrtInput(viewPixels, b * Batch, Math.Min(Batch, viewRows - b * Batch))).ToList();
+        var viewVariants = new (string Name, Func<double> Throughput)[]
+        {
+            (FittedView, () => MlNetViewThroughput(ml, fitted, ViewRows())),
+            (LoadedView, () => MlNetViewThroughput(ml, studentModel, ViewRows())),
+            (OrtView, () => OrtViewThroughput(session, ortBatches)),
+        };
+        var viewResults = new List<Dictionary<string, object>>();
+
         var rows = new List<Dictionary<string, object>>();
         for (int round = 1; round <= rounds; round++)
         {
             Console.Error.WriteLine($"Round {round} of {rounds} (load {string.Join(" / ", MachineInfo.LoadAverageNow())}) ...");
+            foreach (var (name, throughput) in viewVariants)
+            {
+                double ips = throughput();
+                viewResults.Add(new Dictionary<string, object> { ["round"] = round, ["variant"] = name, ["images_per_second"] = ips, ["load"] = MachineInfo.LoadAverageNow()[0] });
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {name,-55} {viewRows} rows: {ips,8:F1} images/s"));
+            }
             foreach (var (name, latency, throughput) in variants)
             {
                 double ms = latency(latencyRuns);
@@ -167,8 +189,24 @@ static class InferenceBenchmark
                 $"| {name} | {sizes[name] / 1e6:F1} | {flops[name] / 1e6:F0} | {latency:F2} | {latencyRatio:F1}× | {ips:F1} | {ipsRatio:F1}× |"));
         }
         md.AppendLine();
+        md.AppendLine(string.Create(CultureInfo.InvariantCulture,
+            $"**Scoring a large data view** (issue 15): `Transform` over {viewRows:N0} rows (32×32 MLImage), read through a cursor on Score; ONNX Runtime on the same images in batches of {Batch}, tensors made before the clock. Ratios are against ONNX Runtime in the same round; median of {rounds} rounds."));
+        md.AppendLine();
+        md.AppendLine("| scoring path | throughput (images/s) | × ONNX Runtime | load average (1 min) |");
+        md.AppendLine("|---|---|---|---|");
+        var viewSummary = new List<object>();
+        foreach (var (name, _) in viewVariants)
+        {
+            var mine = viewResults.Where(r => (string)r["variant"] == name).ToList();
+            double ips = Stats.Median(mine.Select(r => (double)r["images_per_second"]));
+            double ratio = Stats.Median(mine.Select(r => (double)r["images_per_second"] / (double)viewResults.Single(b => (int)b["round"] == (int)r["round"] && (string)b["variant"] == OrtView)["images_per_second"]));
+            double load = Stats.Median(mine.Select(r => (double)r["load"]));
+            viewSummary.Add(new { name, images_per_second = ips, ratio_to_onnx_runtime = ratio, load });
+            md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {ips:F1} | {ratio:F2}× | {load:F1} |"));
+        }
+        md.AppendLine();
         md.AppendLine("On disk: model.zip for the ML.NET pipelines, the .onnx file for ONNX Runtime, the safetensors weights for TorchSharp. MFLOPs: analytic (convolutions and classifier; bench/MLNet.WeightSelection.Bench/Inference/ResNetFlops.cs); the featurizer's ResNet-18 runs at 224 px.");
-        ResultFile.Write("inference", ResultFile.Command(raw), machine, started, new { threads, latency_runs = latencyRuns, batch = Batch, fit_images = fitRows.Count, epochs, rows, summary }, md.ToString());
+        ResultFile.Write(resultName, ResultFile.Command(raw), machine, started, new { threads, latency_runs = latencyRuns, batch = Batch, fit_images = fitRows.Count, epochs, rows, summary, view_rows = viewRows, view_results = viewResults, view_summary = viewSummary }, md.ToString());
         return 0;
     }
 
@@ -198,9 +236,42 @@ static class InferenceBenchmark
         return rows.Count / clock.Elapsed.TotalSeconds;
     }
 
-    static DenseTensor<float> OrtInput(ImageTensorDataset data, int count)
+    const string FittedView = "fitted transformer (batched ONNX Runtime calls)";
+    const string LoadedView = "model.zip loaded by plain ML.NET (ApplyOnnxModel, row by row)";
+    const string OrtView = "ONNX Runtime directly, batches of 64";
+
+    static double MlNetViewThroughput(MLContext ml, ITransformer model, List<Input> rows)
     {
-        using var floats = data.Images.narrow(0, 0, count).to_type(ScalarType.Float32).contiguous();
+        var view = ml.Data.LoadFromEnumerable(rows);
+        var clock = Stopwatch.StartNew();
+        var scored = model.Transform(view);
+        var column = scored.Schema["Score"];
+        using var cursor = scored.GetRowCursor(new[] { column });
+        var getScore = cursor.GetGetter<VBuffer<float>>(column);
+        VBuffer<float> score = default;
+        int count = 0;
+        while (cursor.MoveNext())
+        {
+            getScore(ref score);
+            count++;
+        }
+        double seconds = clock.Elapsed.TotalSeconds;
+        if (count != rows.Count || score.Length != Classes) throw new InvalidOperationException($"Scored {count} of {rows.Count} rows ({score.Length} scores per row).");
+        return count / seconds;
+    }
+
+    static double OrtViewThroughput(InferenceSession session, List<DenseTensor<float>> batches)
+    {
+        OrtRun(session, batches[0]);
+        double ms = batches.Sum(b => OrtRun(session, b));
+        return batches.Sum(b => b.Dimensions[0]) / (ms / 1000);
+    }
+
+    static DenseTensor<float> OrtInput(ImageTensorDataset data, int count) => OrtInput(data, 0, count);
+
+    static DenseTensor<float> OrtInput(ImageTensorDataset data, int start, int count)
+    {
+        using var floats = data.Images.narrow(0, start, count).to_type(ScalarType.Float32).contiguous();
         return new DenseTensor<float>(floats.data<float>().ToArray(), new[] { count, 3, Side, Side });
     }
 

@@ -19,8 +19,11 @@ internal static class ScoringChain
     /// <summary>Name the student's ONNX probabilities output must have: float <c>[N, K]</c>.</summary>
     public const string StudentOutput = "WeightSelection.StudentOutput";
 
-    const string Probabilities = "WeightSelection.Probabilities";
-    const string OneHot = "WeightSelection.ArgMaxOneHot";
+    /// <summary>The head's probabilities <c>[K]</c>, which become Score.</summary>
+    public const string ProbabilitiesColumn = "WeightSelection.Probabilities";
+
+    /// <summary>The head's one-hot arg-max <c>[K]</c>, which <see cref="ArgMaxKeyHead"/> turns into PredictedLabel.</summary>
+    public const string OneHotColumn = "WeightSelection.ArgMaxOneHot";
 
     /// <summary>Builds the scoring chain.</summary>
     /// <param name="ml">Context the transforms are created in.</param>
@@ -41,28 +44,43 @@ internal static class ScoringChain
         if (scoreColumn == predictedLabelColumn)
             throw new ArgumentException($"ScoreColumnName and PredictedLabelColumnName are both '{scoreColumn}'; they must differ.");
 
-        var head = ScoreHeadGraph.Build(StudentOutput, label.ClassCount, Probabilities, OneHot, label.TextNames);
+        var head = ScoreHeadGraph.Build(StudentOutput, label.ClassCount, ProbabilitiesColumn, OneHotColumn, label.TextNames);
 
         var onnx = ml.Transforms.CopyColumns(StudentInput, PixelPipeline.PixelsColumn)
             .Append(ml.Transforms.ApplyOnnxModel(new[] { StudentOutput }, new[] { StudentInput }, new MemoryStream(studentOnnx), gpu.GpuDeviceId, gpu.FallbackToCpu))
-            .Append(ml.Transforms.ApplyOnnxModel(new[] { Probabilities, OneHot }, new[] { StudentOutput }, new MemoryStream(head), gpu.GpuDeviceId, gpu.FallbackToCpu))
+            .Append(ml.Transforms.ApplyOnnxModel(new[] { ProbabilitiesColumn, OneHotColumn }, new[] { StudentOutput }, new MemoryStream(head), gpu.GpuDeviceId, gpu.FallbackToCpu))
             .Fit(pixelData);
         var onnxData = onnx.Transform(pixelData);
-        CheckClassCount(onnxData.Schema[Probabilities], label.ClassCount);
+        CheckClassCount(onnxData.Schema[ProbabilitiesColumn], label.ClassCount);
 
-        var argMax = ArgMaxKeyHead.Fit(ml, label, OneHot);
+        var argMax = ArgMaxKeyHead.Fit(ml, label, OneHotColumn);
         var argMaxData = argMax.Transform(onnxData);
 
-        IEstimator<ITransformer> finish = ml.Transforms.CopyColumns(scoreColumn, Probabilities);
+        IEstimator<ITransformer> finish = ml.Transforms.CopyColumns(scoreColumn, ProbabilitiesColumn);
         if (predictedLabelColumn != ArgMaxKeyHead.DefaultPredictedLabel)
             finish = finish.Append(ml.Transforms.CopyColumns(predictedLabelColumn, ArgMaxKeyHead.DefaultPredictedLabel));
-        var drop = pixelTemporaries.Concat(new[] { StudentInput, StudentOutput, Probabilities, OneHot }).ToList();
+        var drop = pixelTemporaries.Concat(new[] { StudentInput, StudentOutput, ProbabilitiesColumn, OneHotColumn }).ToList();
         if (scoreColumn != ArgMaxKeyHead.DefaultScore && predictedLabelColumn != ArgMaxKeyHead.DefaultScore) drop.Add(ArgMaxKeyHead.DefaultScore);
         if (predictedLabelColumn != ArgMaxKeyHead.DefaultPredictedLabel && scoreColumn != ArgMaxKeyHead.DefaultPredictedLabel) drop.Add(ArgMaxKeyHead.DefaultPredictedLabel);
         finish = finish.Append(ml.Transforms.DropColumns(drop.Distinct().ToArray()));
         var tail = finish.Fit(argMaxData);
 
         return new TransformerChain<ITransformer>(pixels, onnx, argMax, tail);
+    }
+
+    /// <summary>
+    /// Scores like <paramref name="scoring"/> (a chain from <see cref="Build"/>), with the student run on
+    /// <see cref="BatchedStudent.BatchSize"/> rows per ONNX Runtime call instead of one: the pixel steps, the lookup to
+    /// PredictedLabel and the final renames are the chain's own fitted transformers.
+    /// </summary>
+    public static IDataView TransformBatched(TransformerChain<ITransformer> scoring, BatchedStudent student, IDataView input)
+    {
+        var parts = scoring.ToArray();
+        if (parts.Length != 4) return scoring.Transform(input);
+        var (pixels, onnx, argMax, tail) = (parts[0], parts[1], parts[2], parts[3]);
+        var pixelData = pixels.Transform(input);
+        var batched = BatchedStudentView.TryCreate(pixelData, onnx.GetOutputSchema(pixelData.Schema), student);
+        return batched is null ? scoring.Transform(input) : tail.Transform(argMax.Transform(batched));
     }
 
     static void CheckClassCount(DataViewSchema.Column probabilities, int classCount)

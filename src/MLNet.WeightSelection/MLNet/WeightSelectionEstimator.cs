@@ -175,8 +175,8 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
                         IncludeFeatures = false,
                         ImageSize = spec.ImageSize,
                     });
-                    var scoring = BuildScoring(() => (pixels, temporaries, pixels.Transform(input)), onnx, label, Log);
-                    return new WeightSelectionTransformer(scoring, label, o.ScoreColumnName, o.PredictedLabelColumnName,
+                    var (scoring, onCpu) = BuildScoring(() => (pixels, temporaries, pixels.Transform(input)), onnx, label, Log);
+                    return new WeightSelectionTransformer(scoring, onCpu ? new BatchedStudent(onnx) : null, label, o.ScoreColumnName, o.PredictedLabelColumnName,
                         student, report, result, skipped, recipe, adaptation);
                 }
             }
@@ -236,14 +236,15 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
     /// The scoring chain on the MLContext's GPU settings. ONNX Runtime's CPU package has no CUDA provider, and ML.NET's
     /// FallbackToCpu does not catch that, so the fallback is applied here.
     /// </summary>
-    TransformerChain<ITransformer> BuildScoring(Func<(ITransformer Pixels, string[] Temporaries, IDataView PixelData)> pixels,
+    /// <returns>The chain, and whether it scores on the CPU (where <see cref="WeightSelectionTransformer.Transform"/> batches rows).</returns>
+    (TransformerChain<ITransformer> Chain, bool OnCpu) BuildScoring(Func<(ITransformer Pixels, string[] Temporaries, IDataView PixelData)> pixels,
         byte[] onnx, LabelColumn label, Action<string> log)
     {
         var (p, temporaries, pixelData) = pixels();
         var gpu = EnvironmentAccess.Gpu(_env);
         try
         {
-            return ScoringChain.Build(_ml, p, temporaries, pixelData, onnx, label, _options.ScoreColumnName, _options.PredictedLabelColumnName, gpu);
+            return (ScoringChain.Build(_ml, p, temporaries, pixelData, onnx, label, _options.ScoreColumnName, _options.PredictedLabelColumnName, gpu), gpu.GpuDeviceId is null);
         }
         catch (Exception e) when (gpu.GpuDeviceId is { } id && e is EntryPointNotFoundException or DllNotFoundException or InvalidOperationException)
         {
@@ -252,7 +253,7 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
                     $"ONNX Runtime could not use CUDA device {id} (MLContext.GpuDeviceId) to score: {e.Message} " +
                     "Reference Microsoft.ML.OnnxRuntime.Gpu, or set MLContext.FallbackToCpu = true.", e);
             log($"ONNX Runtime could not use CUDA device {id} ({e.Message}); the model scores on the CPU (FallbackToCpu).");
-            return ScoringChain.Build(_ml, p, temporaries, pixelData, onnx, label, _options.ScoreColumnName, _options.PredictedLabelColumnName, (null, false));
+            return (ScoringChain.Build(_ml, p, temporaries, pixelData, onnx, label, _options.ScoreColumnName, _options.PredictedLabelColumnName, (null, false)), true);
         }
     }
 

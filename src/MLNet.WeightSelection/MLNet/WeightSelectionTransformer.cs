@@ -31,14 +31,16 @@ public sealed class WeightSelectionTransformer : ITransformer, IDisposable
     readonly string _scoreColumn;
     readonly string _predictedLabelColumn;
     readonly ImageClassifier _student;
+    readonly BatchedStudent? _batched;
 
-    internal WeightSelectionTransformer(TransformerChain<ITransformer> scoring, LabelColumn label, string scoreColumn, string predictedLabelColumn,
+    internal WeightSelectionTransformer(TransformerChain<ITransformer> scoring, BatchedStudent? batched, LabelColumn label, string scoreColumn, string predictedLabelColumn,
         ImageClassifier student, SelectionReport? selectionReport, TrainingResult training, int skippedImages,
         FittedRecipe recipe, TrainingResult? teacherAdaptation)
     {
         Recipe = recipe;
         TeacherAdaptation = teacherAdaptation;
         _scoring = scoring;
+        _batched = batched;
         _label = label;
         _scoreColumn = scoreColumn;
         _predictedLabelColumn = predictedLabelColumn;
@@ -106,10 +108,15 @@ public sealed class WeightSelectionTransformer : ITransformer, IDisposable
     /// <inheritdoc />
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => Annotate(_scoring.GetOutputSchema(inputSchema));
 
-    /// <inheritdoc />
+    /// <summary>
+    /// Scores <paramref name="input"/> lazily, like any ML.NET transformer. On the CPU the student runs on 64 rows per
+    /// ONNX Runtime call rather than one (the values are those of <see cref="ScoringModel"/>, up to float rounding), so
+    /// scoring a large data view here is several times faster than through the saved model. Single predictions
+    /// (<c>PredictionEngine</c>) go row by row through <see cref="ScoringModel"/>.
+    /// </summary>
     public IDataView Transform(IDataView input)
     {
-        var scored = _scoring.Transform(input);
+        var scored = _batched is null ? _scoring.Transform(input) : ScoringChain.TransformBatched(_scoring, _batched, input);
         return new ReannotatedDataView(scored, Annotate(scored.Schema));
     }
 
@@ -120,8 +127,12 @@ public sealed class WeightSelectionTransformer : ITransformer, IDisposable
     /// <summary>Writes <see cref="ScoringModel"/>: a model of ML.NET's own parts, loadable without this library's types.</summary>
     void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)_scoring).Save(ctx);
 
-    /// <summary>Releases the student's native tensors.</summary>
-    public void Dispose() => _student.Dispose();
+    /// <summary>Releases the student's native tensors and the batched scoring session.</summary>
+    public void Dispose()
+    {
+        _student.Dispose();
+        _batched?.Dispose();
+    }
 
     DataViewSchema Annotate(DataViewSchema schema) => ScoreAnnotations.Annotate(schema, _scoreColumn, _predictedLabelColumn, _label);
 }
