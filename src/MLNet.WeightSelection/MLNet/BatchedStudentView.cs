@@ -34,9 +34,15 @@ internal sealed class BatchedStudentView : IDataView
     /// The view over <paramref name="pixelData"/> with <paramref name="onnxSchema"/> (the ONNX step's output schema on
     /// it), or null when that schema is not the one this view knows how to compute (then the caller scores row by row).
     /// </summary>
-    public static BatchedStudentView? TryCreate(IDataView pixelData, DataViewSchema onnxSchema, BatchedStudent student)
+    public static BatchedStudentView? TryCreate(IDataView pixelData, DataViewSchema onnxSchema, BatchedStudent student) =>
+        Shape(pixelData.Schema, onnxSchema) is var (pixels, classes) ? new BatchedStudentView(pixelData, onnxSchema, student, pixels, classes) : null;
+
+    /// <summary>Whether this view can compute <paramref name="onnxSchema"/> from data of <paramref name="pixelSchema"/>.</summary>
+    public static bool Fits(DataViewSchema pixelSchema, DataViewSchema onnxSchema) => Shape(pixelSchema, onnxSchema) is not null;
+
+    /// <summary>Pixels per row and classes, when <paramref name="onnxSchema"/> is the pass-through of <paramref name="source"/> plus the ONNX step's four columns.</summary>
+    static (int Pixels, int Classes)? Shape(DataViewSchema source, DataViewSchema onnxSchema)
     {
-        var source = pixelData.Schema;
         if (source.GetColumnOrNull(PixelPipeline.PixelsColumn) is not { Type: VectorDataViewType { ItemType: var item, Size: > 0 and var pixels } } || item != NumberDataViewType.Single)
             return null;
         if (onnxSchema.Count != source.Count + Computed.Length + 1) return null;
@@ -53,7 +59,7 @@ internal sealed class BatchedStudentView : IDataView
             if (classes != 0 && size != classes) return null;
             classes = size;
         }
-        return new BatchedStudentView(pixelData, onnxSchema, student, pixels, classes);
+        return (pixels, classes);
     }
 
     /// <summary>The columns computed from the student's batched output: its probabilities, their copy, and the one-hot arg-max.</summary>

@@ -83,6 +83,22 @@ internal static class ScoringChain
         return batched is null ? scoring.Transform(input) : tail.Transform(argMax.Transform(batched));
     }
 
+    /// <summary>Whether <paramref name="chain"/>, on <paramref name="inputSchema"/>, has the parts and columns of a chain from <see cref="Build"/>.</summary>
+    public static bool IsScoringChain(TransformerChain<ITransformer> chain, DataViewSchema inputSchema)
+    {
+        var parts = chain.ToArray();
+        if (parts.Length != 4 || parts[1] is not TransformerChain<ITransformer>) return false;
+        try
+        {
+            var pixelSchema = parts[0].GetOutputSchema(inputSchema);
+            return BatchedStudentView.Fits(pixelSchema, parts[1].GetOutputSchema(pixelSchema));
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            return false; // a chain that does not take this schema is not ours
+        }
+    }
+
     static void CheckClassCount(DataViewSchema.Column probabilities, int classCount)
     {
         if (probabilities.Type is not VectorDataViewType { Size: var size } || size != classCount)

@@ -174,4 +174,49 @@ public class FittedModelTests
         Assert.Equal(expected.GetColumn<float[]>("Score"), actual.GetColumn<float[]>("Score"));
         Assert.Equal(expected.GetColumn<string>("PredictedLabel"), actual.GetColumn<string>("PredictedLabel"));
     }
+
+    [Fact]
+    public void Saved_model_loads_with_batched_scoring_scores_the_same_and_saves_back_plain()
+    {
+        string dir = TestPaths.NewTempDirectory();
+        string path = Path.Combine(dir, "model.zip");
+        _f.Ml.Model.Save(_f.Model, _f.Data.Schema, path);
+        var ml = new MLContext(seed: 5);
+        var plain = ml.Model.Load(path, out _);
+        var batched = ml.Model.LoadWithBatchedScoring(path, out var schema);
+        Assert.Equal(_f.Data.Schema.Select(c => c.Name), schema.Select(c => c.Name));
+        Assert.Contains(Flatten(batched), t => t.GetType().Name == "BatchedScoringTransformer");
+        Assert.DoesNotContain(Flatten(plain), t => t.GetType().Name == "BatchedScoringTransformer");
+
+        var expected = plain.Transform(_f.Data);
+        var actual = batched.Transform(_f.Data);
+        Assert.Equal(expected.Schema.Select(c => (c.Name, c.Type.ToString())), actual.Schema.Select(c => (c.Name, c.Type.ToString())));
+        var want = expected.GetColumn<float[]>("Score").ToArray();
+        var got = actual.GetColumn<float[]>("Score").ToArray();
+        Assert.Equal(want.Length, got.Length);
+        for (int i = 0; i < want.Length; i++)
+            Assert.Equal(want[i], got[i], (a, b) => Math.Abs(a - b) < 1e-6f);
+        Assert.Equal(expected.GetColumn<string>("PredictedLabel"), actual.GetColumn<string>("PredictedLabel"));
+
+        // Saving the batched model writes ML.NET's built-in parts again: a plain Load reads it and scores the same.
+        string again = Path.Combine(dir, "again.zip");
+        ml.Model.Save(batched, schema, again);
+        var reloaded = new MLContext(seed: 6).Model.Load(again, out _);
+        Assert.DoesNotContain(Flatten(reloaded), t => t.GetType().Name == "BatchedScoringTransformer");
+        Assert.Equal(want, reloaded.Transform(_f.Data).GetColumn<float[]>("Score").ToArray());
+    }
+
+    [Fact]
+    public void A_model_without_a_student_loads_unchanged_with_batched_scoring()
+    {
+        string path = Path.Combine(TestPaths.NewTempDirectory(), "keys.zip");
+        var keys = _f.Ml.Transforms.Conversion.MapValueToKey("Label").Fit(_f.Data);
+        _f.Ml.Model.Save(keys, _f.Data.Schema, path);
+        var loaded = new MLContext(seed: 5).Model.LoadWithBatchedScoring(path, out _);
+        Assert.DoesNotContain(Flatten(loaded), t => t.GetType().Name == "BatchedScoringTransformer");
+        Assert.Equal(3, loaded.Transform(_f.Data).GetColumn<uint>("Label").Distinct().Count());
+    }
+
+    static IEnumerable<ITransformer> Flatten(ITransformer model) =>
+        model is TransformerChain<ITransformer> chain ? chain.SelectMany(Flatten).Prepend(model) : new[] { model };
 }
