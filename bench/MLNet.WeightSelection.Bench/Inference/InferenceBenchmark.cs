@@ -104,6 +104,7 @@ static class InferenceBenchmark
         ml.Model.Save(featurizerFit, fitData.Schema, featurizerZip);
 
         var studentModel = ml.Model.Load(studentZip, out _);
+        var studentBatched = ml.Model.LoadWithBatchedScoring(studentZip, out _);
         var featurizerModel = ml.Model.Load(featurizerZip, out _);
         using var torchStudent = studentSpec.CreateModel();
         using (var weights = Checkpoints.SafeTensorsFile.Open(studentWeights)) torchStudent.LoadStateDict(weights);
@@ -128,6 +129,7 @@ static class InferenceBenchmark
         var viewVariants = new (string Name, Func<double> Throughput)[]
         {
             (FittedView, () => MlNetViewThroughput(ml, fitted, ViewRows())),
+            (LoadedBatchedView, () => MlNetViewThroughput(ml, studentBatched, ViewRows())),
             (LoadedView, () => MlNetViewThroughput(ml, studentModel, ViewRows())),
             (OrtView, () => OrtViewThroughput(session, ortBatches)),
         };
@@ -237,6 +239,7 @@ static class InferenceBenchmark
     }
 
     const string FittedView = "fitted transformer (batched ONNX Runtime calls)";
+    const string LoadedBatchedView = "model.zip loaded with LoadWithBatchedScoring";
     const string LoadedView = "model.zip loaded by plain ML.NET (ApplyOnnxModel, row by row)";
     const string OrtView = "ONNX Runtime directly, batches of 64";
 
