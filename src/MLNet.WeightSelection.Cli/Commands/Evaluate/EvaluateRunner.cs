@@ -4,7 +4,7 @@ using Spectre.Console;
 
 namespace MLNet.WeightSelection.Cli.Commands;
 
-/// <summary>The work of <c>ws evaluate</c>: load model.zip with ML.NET, score the images, print the metrics.</summary>
+/// <summary>The work of <c>ws evaluate</c>: load model.zip with ML.NET (scoring in batches), score the images, print the metrics.</summary>
 internal static class EvaluateRunner
 {
     public static int Run(EvaluateRequest request, CliContext context)
@@ -16,7 +16,8 @@ internal static class EvaluateRunner
         ITransformer model;
         try
         {
-            model = ml.Model.Load(path, out _);
+            // Batched: evaluating scores every image, and a plain Load would call ONNX Runtime once per image.
+            model = ml.Model.LoadWithBatchedScoring(path, out _);
         }
         catch (Exception e) when (e is InvalidOperationException or FormatException or InvalidDataException or IOException
             or System.Reflection.TargetInvocationException)
