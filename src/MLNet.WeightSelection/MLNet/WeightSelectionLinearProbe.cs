@@ -69,11 +69,11 @@ public static class WeightSelectionLinearProbe
 
         var pixels = PixelPipeline.Build(mlContext, image, spec.ImageSize).Steps.Fit(trainData);
         void Ignore(string _) { }
-        var (train, _) = ReadData.Read(pixels, trainData, image, label, spec.ImageSize, options.SkipUnreadableImages,
+        var (train, _) = ReadData.Read(mlContext, pixels, trainData, image, label, spec.ImageSize, options.SkipUnreadableImages,
             cancel.ThrowIfCancellationRequested, Ignore, "training data", requireTwoClasses: true);
         using (train)
         {
-            var (test, _) = ReadData.Read(pixels, testData, image, label, spec.ImageSize, options.SkipUnreadableImages,
+            var (test, _) = ReadData.Read(mlContext, pixels, testData, image, label, spec.ImageSize, options.SkipUnreadableImages,
                 cancel.ThrowIfCancellationRequested, Ignore, "test data", requireTwoClasses: false);
             using (test)
             {
