@@ -35,18 +35,20 @@ internal sealed record ImageRows(long[] Labels, int ImageSize, long RowsSeen, IR
     /// <param name="throwIfCanceled">Called before every row on one thread, and between blocks of rows (and every 50 ms
     /// while waiting) on several; the workers stop as soon as it throws.</param>
     /// <param name="output">Where the images go.</param>
-    /// <param name="workers">Decoding threads; null: one per core (at most <see cref="MaxWorkers"/>), and one for fewer
-    /// than <see cref="ParallelFromRows"/> rows. Tests and benchmarks set it to compare the two ways.</param>
+    /// <param name="workers">Decoding threads, whatever the size of the data; null: one per core (at most
+    /// <see cref="MaxWorkers"/> and <paramref name="threadCap"/>), and one for fewer than <see cref="ParallelFromRows"/>
+    /// rows. Tests and benchmarks set it to compare the two ways.</param>
     /// <param name="blockRows">Rows per block handed to a worker; null: about 1 MiB of pixels.</param>
+    /// <param name="threadCap">At most this many threads when <paramref name="workers"/> is null (the options' <c>Threads</c>).</param>
     /// <exception cref="InvalidDataException">A row's image could not be read (names the row), or a label is missing.</exception>
     public static ImageRows Read(IDataView data, string pixelsColumn, LabelColumn label, int imageSize, string imageColumn, bool skipUnreadable,
-        Action throwIfCanceled, PixelBuffer output, int? workers = null, int? blockRows = null)
+        Action throwIfCanceled, PixelBuffer output, int? workers = null, int? blockRows = null, int? threadCap = null)
     {
         int imageBytes = 3 * imageSize * imageSize;
         var into = new Builder(output);
         PixelRowReader Open() => new(data, pixelsColumn, label, imageBytes, imageColumn, skipUnreadable);
 
-        int threads = workers ?? Math.Min(Environment.ProcessorCount, MaxWorkers);
+        int threads = workers ?? Math.Min(Math.Min(Environment.ProcessorCount, MaxWorkers), threadCap ?? int.MaxValue);
         long firstParallelRow = 0;
         if (workers is null && threads > 1)
         {

@@ -13,22 +13,23 @@ namespace MLNet.WeightSelection.MLNet;
 /// rows before it, so the first error in row order is the one thrown, as on one thread.
 /// </summary>
 /// <remarks>
-/// Why not ML.NET's own <c>GetRowCursorSet(columns, n)</c>: it splits one cursor into batches of rows handed to
-/// whichever cursor asks first, and each cursor's <c>Position</c> counts its own rows only; the row IDs are not row
-/// numbers either (they keep the source's numbers through SkipRows, filters and ShuffleRows). The original order and
-/// row numbers cannot be recovered from it. This needs the data view to give every cursor the same rows in the same
-/// order, as ML.NET's loaders and transforms do (ShuffleRows too, with its seed); Fit reads the data several times
-/// anyway.
+/// Why not ML.NET's own <c>GetRowCursorSet(columns, n)</c> (checked on ML.NET 6.0.0): its cursors do throw a bad image's
+/// exception as it is and go on with the next row (only <c>GetRowCursor</c>, which consolidates such a set, wraps the
+/// first one and stops), but over a source of one cursor it deals out batches of 128 rows to whichever cursor asks
+/// first, each cursor's <c>Position</c> counts its own rows only, and the row IDs are not row numbers (they keep the
+/// source's numbers through SkipRows, filters and ShuffleRows). Neither the order nor the row numbers can be recovered.
+/// This way needs the data view to give every cursor the same rows in the same order, as ML.NET's loaders and
+/// transforms do (ShuffleRows too, with its seed); Fit reads the data several times anyway.
 /// </remarks>
 internal sealed class ParallelRowRead
 {
     /// <summary>Blocks each worker may be ahead of the calling thread.</summary>
     public const int BlocksPerWorker = 4;
 
-    sealed class Block(long index, byte[] pixels, int rows)
+    sealed class Block(long index, int rows)
     {
         public long Index { get; } = index;
-        public byte[] Pixels { get; } = pixels;
+        public byte[]? Pixels { get; set; }
         public long[] Labels { get; } = new long[rows];
         public int Images { get; set; }
         public int Rows { get; set; }
@@ -75,13 +76,17 @@ internal sealed class ParallelRowRead
 
     void Run(ImageRows.Builder into, Action throwIfCanceled)
     {
+        var readers = new PixelRowReader[_workers];
         var threads = new Thread[_workers];
         try
         {
+            // Cursors are made here and used on the workers, as ML.NET hands out the cursors of a cursor set.
+            for (int k = 0; k < _workers; k++) readers[k] = _open();
             for (int k = 0; k < _workers; k++)
             {
+                var reader = readers[k];
                 int worker = k;
-                threads[k] = new Thread(() => Work(worker)) { IsBackground = true, Name = $"ws-read-{k}" };
+                threads[k] = new Thread(() => Work(worker, reader)) { IsBackground = true, Name = $"ws-read-{k}" };
                 threads[k].Start();
             }
             for (long index = 0; ; index++)
@@ -91,7 +96,7 @@ internal sealed class ParallelRowRead
                     into.Add(block.Pixels.AsSpan(i * _imageBytes, _imageBytes), block.Labels[i]);
                 into.Skipped.AddRange(block.Skipped);
                 into.RowsSeen += block.Rows;
-                _spare.Add(block.Pixels);
+                if (block.Pixels is not null) _spare.Add(block.Pixels);
                 block.Error?.Throw();
                 if (block.Ended) return;
             }
@@ -104,6 +109,7 @@ internal sealed class ParallelRowRead
                 Monitor.PulseAll(_gate);
             }
             foreach (var thread in threads) thread?.Join();
+            foreach (var reader in readers) reader?.Dispose();
         }
     }
 
@@ -127,59 +133,51 @@ internal sealed class ParallelRowRead
         }
     }
 
-    void Work(int worker)
+    void Work(int worker, PixelRowReader reader)
     {
-        PixelRowReader? reader = null;
         long at = -1; // the row the cursor is on
-        try
+        for (long index = worker; ; index += _workers)
         {
-            for (long index = worker; ; index += _workers)
+            lock (_gate)
             {
-                lock (_gate)
-                {
-                    while (!_stop && index >= _next + _ready.Length) Monitor.Wait(_gate);
-                    if (_stop) return;
-                }
-                var block = new Block(index, _spare.TryTake(out var pixels) ? pixels : new byte[_blockRows * _imageBytes], _blockRows);
-                try
-                {
-                    reader ??= _open();
-                    long first = _firstRow + index * _blockRows;
-                    while (at < first - 1 && !block.Ended)
-                    {
-                        if (reader.MoveNext()) at++;
-                        else block.Ended = true;
-                    }
-                    while (block.Rows < _blockRows && !block.Ended && !Volatile.Read(ref _stop))
-                    {
-                        if (!reader.MoveNext())
-                        {
-                            block.Ended = true;
-                            break;
-                        }
-                        at++;
-                        block.Rows++;
-                        if (reader.Read(block.Pixels.AsSpan(block.Images * _imageBytes, _imageBytes), out string? reason) is { } classIndex)
-                            block.Labels[block.Images++] = classIndex;
-                        else
-                            block.Skipped.Add((reader.Position, reason!));
-                    }
-                }
-                catch (Exception e)
-                {
-                    block.Error = ExceptionDispatchInfo.Capture(e);
-                }
-                lock (_gate)
-                {
-                    _ready[index % _ready.Length] = block;
-                    Monitor.PulseAll(_gate);
-                }
-                if (block.Ended || block.Error is not null) return;
+                while (!_stop && index >= _next + _ready.Length) Monitor.Wait(_gate);
+                if (_stop) return;
             }
-        }
-        finally
-        {
-            reader?.Dispose();
+            var block = new Block(index, _blockRows);
+            try
+            {
+                var pixels = block.Pixels = _spare.TryTake(out var spare) ? spare : new byte[_blockRows * _imageBytes];
+                long first = _firstRow + index * _blockRows;
+                while (at < first - 1 && !block.Ended)
+                {
+                    if (reader.MoveNext()) at++;
+                    else block.Ended = true;
+                }
+                while (block.Rows < _blockRows && !block.Ended && !Volatile.Read(ref _stop))
+                {
+                    if (!reader.MoveNext())
+                    {
+                        block.Ended = true;
+                        break;
+                    }
+                    at++;
+                    block.Rows++;
+                    if (reader.Read(pixels.AsSpan(block.Images * _imageBytes, _imageBytes), out string? reason) is { } classIndex)
+                        block.Labels[block.Images++] = classIndex;
+                    else
+                        block.Skipped.Add((reader.Position, reason!));
+                }
+            }
+            catch (Exception e)
+            {
+                block.Error = ExceptionDispatchInfo.Capture(e);
+            }
+            lock (_gate)
+            {
+                _ready[index % _ready.Length] = block;
+                Monitor.PulseAll(_gate);
+            }
+            if (block.Ended || block.Error is not null) return;
         }
     }
 }

@@ -261,7 +261,7 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
     {
         var o = _options;
         var (all, skipped) = ReadData.Read(_ml, pixels, input, image, label, imageSize, o.SkipUnreadableImages, cancel.ThrowIfCanceled, log,
-            "training data", requireTwoClasses: true);
+            "training data", requireTwoClasses: true, o.Threads);
         try
         {
             if (o.ValidationSet is { } validationSet)
@@ -274,7 +274,7 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
                 if (validationLabel.ClassCount != label.ClassCount)
                     throw new ArgumentException($"The ValidationSet's label '{label.Name}' has {validationLabel.ClassCount} classes but the training data's has {label.ClassCount}; map both with the same MapValueToKey.");
                 var (validation, skippedValidation) = ReadData.Read(_ml, pixels, validationSet, image, label, imageSize, o.SkipUnreadableImages,
-                    cancel.ThrowIfCanceled, log, "validation set", requireTwoClasses: false);
+                    cancel.ThrowIfCanceled, log, "validation set", requireTwoClasses: false, o.Threads);
                 return (all, validation, skipped + skippedValidation);
             }
             if (o.ValidationFraction > 0)

@@ -70,11 +70,11 @@ public static class WeightSelectionLinearProbe
         var pixels = PixelPipeline.Build(mlContext, image, spec.ImageSize).Steps.Fit(trainData);
         void Ignore(string _) { }
         var (train, _) = ReadData.Read(mlContext, pixels, trainData, image, label, spec.ImageSize, options.SkipUnreadableImages,
-            cancel.ThrowIfCancellationRequested, Ignore, "training data", requireTwoClasses: true);
+            cancel.ThrowIfCancellationRequested, Ignore, "training data", requireTwoClasses: true, options.Threads);
         using (train)
         {
             var (test, _) = ReadData.Read(mlContext, pixels, testData, image, label, spec.ImageSize, options.SkipUnreadableImages,
-                cancel.ThrowIfCancellationRequested, Ignore, "test data", requireTwoClasses: false);
+                cancel.ThrowIfCancellationRequested, Ignore, "test data", requireTwoClasses: false, options.Threads);
             using (test)
             {
                 var trainView = LabeledVectors.Create(mlContext, label, FeaturesOf(student, train, options.BatchSize ?? TrainingRecipe.BaseBatchSize, cancel), train.LabelValues, Features);

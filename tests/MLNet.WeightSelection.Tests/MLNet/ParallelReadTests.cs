@@ -15,7 +15,8 @@ public class ParallelReadTests
 {
     sealed record Read(byte[] Pixels, long[] Labels, long RowsSeen, (long Row, string Reason)[] Skipped);
 
-    static Read ReadAll(IDataView data, string imageColumn, int size, int? workers, int? blockRows = null, bool skip = false, Action? throwIfCanceled = null)
+    static Read ReadAll(IDataView data, string imageColumn, int size, int? workers, int? blockRows = null, bool skip = false, Action? throwIfCanceled = null,
+        int? threadCap = null)
     {
         var ml = new MLContext(seed: 1);
         var image = ImageColumn.Inspect(data.Schema, imageColumn);
@@ -23,7 +24,7 @@ public class ParallelReadTests
         var pixels = PixelPipeline.Build(ml, image, size).Steps.Fit(data);
         var (view, column) = PixelPipeline.ForTraining(ml, pixels, data, image);
         using var buffer = new PixelBuffer(3 * size * size, long.MaxValue);
-        var rows = ImageRows.Read(view, column, label, size, imageColumn, skip, throwIfCanceled ?? (() => { }), buffer, workers, blockRows);
+        var rows = ImageRows.Read(view, column, label, size, imageColumn, skip, throwIfCanceled ?? (() => { }), buffer, workers, blockRows, threadCap);
         using var dataset = buffer.ToDataset(rows.Labels, size, label.ClassCount);
         return new Read(dataset.Images.data<byte>().ToArray(), rows.Labels, rows.RowsSeen, rows.Skipped.ToArray());
     }
@@ -142,6 +143,16 @@ public class ParallelReadTests
         Assert.All(Enumerable.Range(0, ImageRows.ParallelFromRows), i => Assert.False(large[i]));
         Assert.All(Enumerable.Range(ImageRows.ParallelFromRows, 300), i => Assert.True(large[i]));
         AssertSame(ReadAll(Counted(ml, Numbers(count)), "Pixels", 6, workers: 1), read);
+    }
+
+    [Fact]
+    public void The_Threads_option_caps_the_reading_threads()
+    {
+        var ml = new MLContext(seed: 1);
+        var onWorker = new ConcurrentDictionary<int, bool>();
+        ReadAll(Counted(ml, Numbers(ImageRows.ParallelFromRows + 100), onWorker), "Pixels", 6, workers: null, threadCap: 1);
+        Assert.Equal(ImageRows.ParallelFromRows + 100, onWorker.Count);
+        Assert.DoesNotContain(true, onWorker.Values);
     }
 
     [Fact]
