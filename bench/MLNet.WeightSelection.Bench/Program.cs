@@ -29,6 +29,7 @@ static class Program
         ["check-onednn"] = ("diagnostic: NaN from eval convolutions after a training step, oneDNN everywhere vs ATen for eval", (a, _) => Diagnostics.OneDnnCheck.Run(a)),
         ["open-header"] = ("child: open a safetensors file and read every tensor's info (--file)", (a, _) => Header.HeaderChildren.OpenHeader(a)),
         ["data-scale"] = ("issue 15: peak memory and data share of step time reading and training on 20,000 to 200,000 images, in memory vs memory-mapped [--cases 20000x64:memory,20000x64:file,200000x64,60000x224 --steps 30]", DataScale.DataScaleBenchmark.Run),
+        ["data-scale-read"] = ("issue 15: reading N images through Fit's reading path on one thread vs all cores (and the float read before), same run, round by round [--images 2000 --size 224 --rounds 3 --kinds pixels,png,files --threads floats,1,auto]", DataScale.ReadThreadsBenchmark.Run),
         ["data-scale-case"] = ("child: one data-scale case (--images, --size, --steps, --threads)", (a, _) => DataScale.DataScaleBenchmark.Case(a)),
         ["torchsharp-logits"] = ("child: a ws-selected student's logits on a fixed batch, for bench/timm-handoff.sh (--model, --num-classes, --weights, --out, --image-size)", (a, _) => Handoff.TorchSharpLogits.Run(a)),
         ["runtime-baseline"] = ("child: start libtorch and exit", (a, _) => SelectionChildren.RuntimeBaseline(a)),

@@ -104,7 +104,7 @@ static class DataScaleBenchmark
         var (steps1, _) = PixelPipeline.Build(ml, image, size);
         var pixels = steps1.Fit(view);
         var log = new List<string>();
-        var (data, _) = ReadData.Read(pixels, view, image, label, size, skipUnreadable: false, () => { }, log.Add, "training data", requireTwoClasses: true);
+        var (data, _) = ReadData.Read(ml, pixels, view, image, label, size, skipUnreadable: false, () => { }, log.Add, "training data", requireTwoClasses: true);
         double readSeconds = clock.Elapsed.TotalSeconds;
         string where = log.Any(l => l.Contains("memory-mapped", StringComparison.Ordinal)) ? "mapped file" : "memory";
         GC.Collect();

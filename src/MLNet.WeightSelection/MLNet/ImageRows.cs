@@ -1,5 +1,4 @@
 using Microsoft.ML;
-using Microsoft.ML.Data;
 
 namespace MLNet.WeightSelection.MLNet;
 
@@ -10,99 +9,111 @@ namespace MLNet.WeightSelection.MLNet;
 /// <param name="Skipped">Rows skipped as unreadable (only with SkipUnreadableImages), with the reason of each.</param>
 internal sealed record ImageRows(long[] Labels, int ImageSize, long RowsSeen, IReadOnlyList<(long Row, string Reason)> Skipped)
 {
+    /// <summary>
+    /// Decoding threads at most: each one moves its own cursor through every row, so walking the rows costs more with
+    /// every thread (measured on 2 cores only).
+    /// </summary>
+    public const int MaxWorkers = 8;
+
+    /// <summary>
+    /// Below this many rows one thread reads everything: such a read takes under a second even at 224 px (about 2.8 ms
+    /// of CPU an image, docs/benchmarks.md 5.1), and for small images starting a thread and a cursor per core would be
+    /// a large part of it.
+    /// </summary>
+    public const int ParallelFromRows = 256;
+
     /// <summary>Number of images read.</summary>
     public int Count => Labels.Length;
 
     /// <summary>
-    /// Reads <paramref name="pixelData"/> (the output of <see cref="PixelPipeline"/>) in one single-threaded pass. Each
-    /// image is decoded, resized and extracted inside the cursor loop (ML.NET's image getters dispose the previous
-    /// image), rounded to bytes and appended to <paramref name="output"/> (image after image, the R, G and B planes of
-    /// <c>imageSize²</c> bytes each).
+    /// Reads <paramref name="data"/> (the training view of <see cref="PixelPipeline.ForTraining"/>) and appends every
+    /// image to <paramref name="output"/> in row order (image after image, the R, G and B planes of <c>imageSize²</c>
+    /// bytes each). Images are decoded, resized and extracted on one thread per core (<see cref="ParallelRowRead"/>),
+    /// or on the calling thread for small data; the buffer, labels and skipped rows are the same either way.
     /// </summary>
-    /// <param name="pixelData">Data holding <see cref="PixelPipeline.PixelsColumn"/> and the label.</param>
+    /// <param name="data">Data holding <paramref name="pixelsColumn"/> and the label.</param>
+    /// <param name="pixelsColumn">The pixel column to read (<see cref="PixelPipeline.ForTraining"/>).</param>
     /// <param name="label">The label column.</param>
     /// <param name="imageSize">Side of the images.</param>
     /// <param name="imageColumn">The user's image column, for error messages.</param>
     /// <param name="skipUnreadable">Skip and count rows whose image cannot be read, instead of failing.</param>
-    /// <param name="throwIfCanceled">Called before every row.</param>
+    /// <param name="throwIfCanceled">Called before every row on one thread, and between blocks of rows (and every 50 ms
+    /// while waiting) on several; the workers stop as soon as it throws.</param>
     /// <param name="output">Where the images go.</param>
+    /// <param name="workers">Decoding threads, whatever the size of the data; null: one per core (at most
+    /// <see cref="MaxWorkers"/> and <paramref name="threadCap"/>), and one for fewer than <see cref="ParallelFromRows"/>
+    /// rows. Tests and benchmarks set it to compare the two ways.</param>
+    /// <param name="blockRows">Rows per block handed to a worker; null: about 1 MiB of pixels.</param>
+    /// <param name="threadCap">At most this many threads when <paramref name="workers"/> is null (the options' <c>Threads</c>).</param>
     /// <exception cref="InvalidDataException">A row's image could not be read (names the row), or a label is missing.</exception>
-    public static ImageRows Read(IDataView pixelData, LabelColumn label, int imageSize, string imageColumn, bool skipUnreadable, Action throwIfCanceled,
-        PixelBuffer output)
+    public static ImageRows Read(IDataView data, string pixelsColumn, LabelColumn label, int imageSize, string imageColumn, bool skipUnreadable,
+        Action throwIfCanceled, PixelBuffer output, int? workers = null, int? blockRows = null, int? threadCap = null)
     {
         int imageBytes = 3 * imageSize * imageSize;
-        var pixelsColumn = pixelData.Schema[PixelPipeline.PixelsColumn];
-        var labelColumn = pixelData.Schema[label.Name];
-        var target = new byte[imageBytes];
-        var labels = new List<long>();
-        var skipped = new List<(long, string)>();
-        long rows = 0;
+        var into = new Builder(output);
+        PixelRowReader Open() => new(data, pixelsColumn, label, imageBytes, imageColumn, skipUnreadable);
 
-        // One cursor, not a cursor set: a parallel cursor would wrap getter exceptions and die on the first bad image.
-        using var cursor = pixelData.GetRowCursorSet(new[] { pixelsColumn, labelColumn }, 1)[0];
-        var getPixels = cursor.GetGetter<VBuffer<float>>(pixelsColumn);
-        var getLabel = cursor.GetGetter<uint>(labelColumn);
-        VBuffer<float> pixels = default;
-        uint key = 0;
-        while (true)
+        int threads = workers ?? Math.Min(Math.Min(Environment.ProcessorCount, MaxWorkers), threadCap ?? int.MaxValue);
+        long firstParallelRow = 0;
+        if (workers is null && threads > 1)
         {
-            throwIfCanceled();
-            if (!cursor.MoveNext()) break;
-            long row = cursor.Position;
-            rows++;
-            getLabel(ref key);
-            if (key == 0)
-                throw new InvalidDataException(
-                    $"Row {row}: the label '{label.Name}' is missing (key 0: a value MapValueToKey did not know). Remove the row or map every label value.");
-            try
+            long? count = data.GetRowCount();
+            if (count < ParallelFromRows) threads = 1;
+            else if (count is null)
             {
-                getPixels(ref pixels);
+                // Unknown size: the first rows on this thread; the workers only start if there are more.
+                if (ReadOnOneThread(Open, into, throwIfCanceled, maxRows: ParallelFromRows)) return into.Finish(imageSize);
+                firstParallelRow = ParallelFromRows;
             }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                string reason = Innermost(e).Message;
-                if (!skipUnreadable)
-                    throw new InvalidDataException(
-                        $"Row {row}: the image in column '{imageColumn}' could not be read: {reason} " +
-                        "Fix or remove it, or set SkipUnreadableImages = true to skip such rows.", e);
-                skipped.Add((row, reason));
-                continue;
-            }
-            if (pixels.Length != imageBytes)
-                throw new InvalidDataException($"Row {row}: expected {imageBytes} pixel values from column '{imageColumn}', got {pixels.Length}.");
-
-            var values = pixels.GetValues();
-            if (values.Length == imageBytes)
-            {
-                for (int i = 0; i < imageBytes; i++)
-                    target[i] = ToByte(values[i], row, imageColumn);
-            }
-            else
-            {
-                Array.Clear(target);
-                var indices = pixels.GetIndices();
-                for (int i = 0; i < values.Length; i++)
-                    target[indices[i]] = ToByte(values[i], row, imageColumn);
-            }
-            output.Append(target);
-            labels.Add(key - 1);
         }
 
-        return new ImageRows(labels.ToArray(), imageSize, rows, skipped);
+        if (threads <= 1)
+            ReadOnOneThread(Open, into, throwIfCanceled, maxRows: long.MaxValue);
+        else
+            ParallelRowRead.Run(Open, imageBytes, threads, blockRows ?? DefaultBlockRows(imageBytes), firstParallelRow, into, throwIfCanceled);
+        return into.Finish(imageSize);
     }
 
-    static byte ToByte(float value, long row, string imageColumn)
+    /// <summary>Rows per block: about 1 MiB of pixels, at least 1 and at most 64 rows.</summary>
+    public static int DefaultBlockRows(int imageBytes) => Math.Clamp((1 << 20) / imageBytes, 1, 64);
+
+    /// <summary>Reads up to <paramref name="maxRows"/> rows; true when the data ended within them.</summary>
+    static bool ReadOnOneThread(Func<PixelRowReader> open, Builder into, Action throwIfCanceled, long maxRows)
     {
-        if (!(value >= -0.5f && value <= 255.5f))
-            throw new InvalidDataException(
-                $"Row {row}: a pixel of column '{imageColumn}' is {value}; pixels must be 0–255 (ExtractPixels with its default scaleImage 1 and offsetImage 0).");
-        return (byte)MathF.Round(value);
+        using var reader = open();
+        var target = new byte[reader.ImageBytes];
+        for (long rows = 0; ; rows++)
+        {
+            throwIfCanceled();
+            if (!reader.MoveNext()) return true;
+            if (rows == maxRows) return false;
+            into.RowsSeen++;
+            if (reader.Read(target, out string? reason) is { } classIndex)
+                into.Add(target, classIndex);
+            else
+                into.Skipped.Add((reader.Position, reason!));
+        }
     }
 
-    static Exception Innermost(Exception e)
+    /// <summary>What a read has collected so far, in row order.</summary>
+    internal sealed class Builder(PixelBuffer output)
     {
-        while (e.InnerException is not null && (e is InvalidOperationException or System.Reflection.TargetInvocationException or AggregateException))
-            e = e.InnerException;
-        return e;
+        readonly List<long> _labels = new();
+
+        /// <summary>Rows gone through.</summary>
+        public long RowsSeen { get; set; }
+
+        /// <summary>Rows skipped as unreadable, with the reason.</summary>
+        public List<(long Row, string Reason)> Skipped { get; } = new();
+
+        /// <summary>Appends one image and its 0-based class index.</summary>
+        public void Add(ReadOnlySpan<byte> image, long classIndex)
+        {
+            output.Append(image);
+            _labels.Add(classIndex);
+        }
+
+        /// <summary>The result.</summary>
+        public ImageRows Finish(int imageSize) => new(_labels.ToArray(), imageSize, RowsSeen, Skipped);
     }
 }

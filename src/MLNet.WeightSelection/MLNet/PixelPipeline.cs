@@ -6,14 +6,18 @@ namespace MLNet.WeightSelection.MLNet;
 
 /// <summary>
 /// Built-in ML.NET steps from the image column to planar R, G, B pixels, 0–255, at <c>ImageSize × ImageSize</c>
-/// (<see cref="PixelsColumn"/>). Training reads its output, and scoring runs the same fitted steps in front of the ONNX
-/// student, so both see identical pixels. Images are resized like ML.NET's <c>ResizeImages</c> default: scaled to cover
-/// the square, then cropped at the centre (aspect ratio kept, as timm's evaluation crop does).
+/// (<see cref="PixelsColumn"/>). Scoring runs these fitted steps in front of the ONNX student, and training reads the
+/// same fitted steps (<see cref="ForTraining"/>), so both see identical pixels. Images are resized like ML.NET's
+/// <c>ResizeImages</c> default: scaled to cover the square, then cropped at the centre (aspect ratio kept, as timm's
+/// evaluation crop does).
 /// </summary>
 internal static class PixelPipeline
 {
     /// <summary>The output column: <c>Vector&lt;Single&gt;</c> of 3·S·S planar pixels.</summary>
     public const string PixelsColumn = "WeightSelection.Pixels";
+
+    /// <summary>The column training reads for images and encoded bytes: <c>Vector&lt;Byte&gt;</c> of the same 3·S·S planar pixels.</summary>
+    public const string BytesColumn = "WeightSelection.PixelBytes";
 
     const string ResizedColumn = "WeightSelection.Resized";
     const string ImageColumnName = "WeightSelection.Image";
@@ -40,6 +44,19 @@ internal static class PixelPipeline
             default:
                 throw new ArgumentOutOfRangeException(nameof(image), image.Kind, "Unknown image column kind.");
         }
+    }
+
+    /// <summary>
+    /// The fitted <paramref name="pixels"/> steps applied to <paramref name="data"/>, and the column training reads.
+    /// For images and encoded bytes that is <see cref="BytesColumn"/>: the resized image extracted once more, as bytes,
+    /// so training skips the float copy that scoring needs (the float column is not computed when only the bytes are
+    /// read). Pixel vectors are read as the floats of <see cref="PixelsColumn"/>.
+    /// </summary>
+    public static (IDataView Data, string Column) ForTraining(MLContext ml, ITransformer pixels, IDataView data, ImageColumn image)
+    {
+        var floats = pixels.Transform(data);
+        if (image.Kind == ImageColumnKind.Pixels) return (floats, PixelsColumn);
+        return (Extract(ml, BytesColumn, asFloats: false).Fit(floats).Transform(floats), BytesColumn);
     }
 
     static (IEstimator<ITransformer>, string[]) FromPixels(MLContext ml, ImageColumn image, int imageSize)
@@ -72,7 +89,12 @@ internal static class PixelPipeline
 
     static IEstimator<ITransformer> ResizeAndExtract(MLContext ml, string imageColumn, int imageSize) =>
         ml.Transforms.ResizeImages(ResizedColumn, imageSize, imageSize, imageColumn)
-            .Append(ml.Transforms.ExtractPixels(PixelsColumn, ResizedColumn,
-                ImagePixelExtractingEstimator.ColorBits.Rgb, ImagePixelExtractingEstimator.ColorsOrder.ARGB,
-                interleavePixelColors: false, offsetImage: 0f, scaleImage: 1f, outputAsFloatArray: true));
+            .Append(Extract(ml, PixelsColumn, asFloats: true));
+
+    // With scale 1 and offset 0 ExtractPixels stores each pixel byte as it is, as a float or as a byte: both outputs
+    // hold the same values.
+    static ImagePixelExtractingEstimator Extract(MLContext ml, string outputColumn, bool asFloats) =>
+        ml.Transforms.ExtractPixels(outputColumn, ResizedColumn,
+            ImagePixelExtractingEstimator.ColorBits.Rgb, ImagePixelExtractingEstimator.ColorsOrder.ARGB,
+            interleavePixelColors: false, offsetImage: 0f, scaleImage: 1f, outputAsFloatArray: asFloats);
 }

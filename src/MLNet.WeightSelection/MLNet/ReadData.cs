@@ -6,12 +6,17 @@ namespace MLNet.WeightSelection.MLNet;
 /// <summary>Reads data views into cached image tensors through the fitted pixel steps, with the checks <c>Fit</c> promises.</summary>
 internal static class ReadData
 {
-    /// <summary>Reads <paramref name="data"/>; throws before any training when it is empty or (for training data) has one class.</summary>
-    public static (ImageTensorDataset Data, int Skipped) Read(ITransformer pixels, IDataView data, ImageColumn image, LabelColumn label, int imageSize,
-        bool skipUnreadable, Action throwIfCanceled, Action<string> log, string what, bool requireTwoClasses)
+    /// <summary>
+    /// Reads <paramref name="data"/> through the fitted <paramref name="pixels"/> steps; throws before any training when
+    /// it is empty or (for training data) has one class. <paramref name="threads"/> caps the decoding threads
+    /// (<see cref="ImageRows.Read"/>; the options' <c>Threads</c>); null: one per core.
+    /// </summary>
+    public static (ImageTensorDataset Data, int Skipped) Read(MLContext ml, ITransformer pixels, IDataView data, ImageColumn image, LabelColumn label, int imageSize,
+        bool skipUnreadable, Action throwIfCanceled, Action<string> log, string what, bool requireTwoClasses, int? threads = null)
     {
         using var buffer = new PixelBuffer(3 * imageSize * imageSize, PixelBuffer.DefaultSpillBytes);
-        var rows = ImageRows.Read(pixels.Transform(data), label, imageSize, image.Name, skipUnreadable, throwIfCanceled, buffer);
+        var (view, column) = PixelPipeline.ForTraining(ml, pixels, data, image);
+        var rows = ImageRows.Read(view, column, label, imageSize, image.Name, skipUnreadable, throwIfCanceled, buffer, threadCap: threads);
         if (rows.Skipped.Count > 0)
         {
             log($"Skipped {rows.Skipped.Count} unreadable image(s) of {rows.RowsSeen} in the {what}: " +

@@ -261,8 +261,8 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
         ImageColumn image, LabelColumn label, int imageSize, int seed, FitCancellation cancel, Action<string> log)
     {
         var o = _options;
-        var (all, skipped) = ReadData.Read(pixels, input, image, label, imageSize, o.SkipUnreadableImages, cancel.ThrowIfCanceled, log,
-            "training data", requireTwoClasses: true);
+        var (all, skipped) = ReadData.Read(_ml, pixels, input, image, label, imageSize, o.SkipUnreadableImages, cancel.ThrowIfCanceled, log,
+            "training data", requireTwoClasses: true, o.Threads);
         try
         {
             if (o.ValidationSet is { } validationSet)
@@ -274,8 +274,8 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
                     throw new ArgumentException($"The ValidationSet's image column '{image.Name}' is {validationSet.Schema[image.Name].Type}, unlike the training data's {input.Schema[image.Name].Type}.");
                 if (validationLabel.ClassCount != label.ClassCount)
                     throw new ArgumentException($"The ValidationSet's label '{label.Name}' has {validationLabel.ClassCount} classes but the training data's has {label.ClassCount}; map both with the same MapValueToKey.");
-                var (validation, skippedValidation) = ReadData.Read(pixels, validationSet, image, label, imageSize, o.SkipUnreadableImages,
-                    cancel.ThrowIfCanceled, log, "validation set", requireTwoClasses: false);
+                var (validation, skippedValidation) = ReadData.Read(_ml, pixels, validationSet, image, label, imageSize, o.SkipUnreadableImages,
+                    cancel.ThrowIfCanceled, log, "validation set", requireTwoClasses: false, o.Threads);
                 return (all, validation, skipped + skippedValidation);
             }
             if (o.ValidationFraction > 0)

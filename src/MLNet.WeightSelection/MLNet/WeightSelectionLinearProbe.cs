@@ -69,12 +69,12 @@ public static class WeightSelectionLinearProbe
 
         var pixels = PixelPipeline.Build(mlContext, image, spec.ImageSize).Steps.Fit(trainData);
         void Ignore(string _) { }
-        var (train, _) = ReadData.Read(pixels, trainData, image, label, spec.ImageSize, options.SkipUnreadableImages,
-            cancel.ThrowIfCancellationRequested, Ignore, "training data", requireTwoClasses: true);
+        var (train, _) = ReadData.Read(mlContext, pixels, trainData, image, label, spec.ImageSize, options.SkipUnreadableImages,
+            cancel.ThrowIfCancellationRequested, Ignore, "training data", requireTwoClasses: true, options.Threads);
         using (train)
         {
-            var (test, _) = ReadData.Read(pixels, testData, image, label, spec.ImageSize, options.SkipUnreadableImages,
-                cancel.ThrowIfCancellationRequested, Ignore, "test data", requireTwoClasses: false);
+            var (test, _) = ReadData.Read(mlContext, pixels, testData, image, label, spec.ImageSize, options.SkipUnreadableImages,
+                cancel.ThrowIfCancellationRequested, Ignore, "test data", requireTwoClasses: false, options.Threads);
             using (test)
             {
                 var trainView = LabeledVectors.Create(mlContext, label, FeaturesOf(student, train, options.BatchSize ?? TrainingRecipe.BaseBatchSize, cancel), train.LabelValues, Features);

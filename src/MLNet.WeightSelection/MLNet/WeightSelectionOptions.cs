@@ -183,7 +183,7 @@ public sealed class WeightSelectionOptions
     /// </summary>
     public string? CheckpointDirectory { get; set; }
 
-    /// <summary>Cap on TorchSharp's threads. Default: null (every core).</summary>
+    /// <summary>Cap on TorchSharp's threads, and on the threads that read the images. Default: null (every core).</summary>
     public int? Threads { get; set; }
 
     /// <summary>Skip and count rows whose image cannot be read, instead of failing on the first one. Default: false.</summary>

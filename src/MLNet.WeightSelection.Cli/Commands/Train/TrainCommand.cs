@@ -112,7 +112,7 @@ internal static class TrainCommand
                 + "off).",
             DefaultValueFactory = _ => 0.1,
         };
-        var threads = new Option<int?>("--threads") { Description = "Cap on TorchSharp's threads. Default: every core." };
+        var threads = new Option<int?>("--threads") { Description = "Cap on TorchSharp's threads and on the threads that read the images. Default: every core." };
         var noAugmentation = new Option<bool>("--no-augmentation")
         {
             Description = "Train on the images as they are: no crop, flip, mixup, cutmix or erasing. Default: fitted, a translation crop "
