@@ -32,34 +32,23 @@ internal sealed class BatchedScoringTransformer : ITransformer, IDisposable
     public void Dispose() => _student.Dispose();
 
     /// <summary>
-    /// <paramref name="model"/> with every scoring chain in it, found by its shape on <paramref name="inputSchema"/>,
-    /// scoring in batches through the student <paramref name="studentOnnx"/>; the model itself when it holds none.
+    /// <paramref name="model"/> with its scoring chain (found by its parts) scoring in batches through the student
+    /// <paramref name="studentOnnx"/>; the model itself when it holds none, or more than one.
     /// </summary>
-    public static ITransformer Wrap(ITransformer model, DataViewSchema inputSchema, byte[] studentOnnx)
+    public static ITransformer Wrap(ITransformer model, byte[] studentOnnx)
     {
-        var student = new BatchedStudent(studentOnnx);
-        var wrapped = Wrap(model, inputSchema, student, out int count);
-        if (count == 0) student.Dispose();
-        return wrapped;
+        if (Count(model) != 1) return model;
+        return Wrap(model, new BatchedStudent(studentOnnx));
     }
 
-    static ITransformer Wrap(ITransformer model, DataViewSchema inputSchema, BatchedStudent student, out int wrapped)
+    static int Count(ITransformer model) => model is TransformerChain<ITransformer> chain
+        ? ScoringChain.IsScoringChain(chain) ? 1 : chain.Sum(Count)
+        : 0;
+
+    static ITransformer Wrap(ITransformer model, BatchedStudent student)
     {
-        wrapped = 0;
-        if (model is not TransformerChain<ITransformer> chain) return model;
-        if (ScoringChain.IsScoringChain(chain, inputSchema))
-        {
-            wrapped = 1;
-            return new BatchedScoringTransformer(chain, student);
-        }
-        var parts = new List<ITransformer>();
-        var schema = inputSchema;
-        foreach (var part in chain)
-        {
-            parts.Add(Wrap(part, schema, student, out int inner));
-            wrapped += inner;
-            schema = part.GetOutputSchema(schema);
-        }
-        return wrapped == 0 ? model : new TransformerChain<ITransformer>(parts.ToArray());
+        if (model is not TransformerChain<ITransformer> chain || Count(chain) == 0) return model;
+        if (ScoringChain.IsScoringChain(chain)) return new BatchedScoringTransformer(chain, student);
+        return new TransformerChain<ITransformer>(chain.Select(part => Wrap(part, student)).ToArray());
     }
 }

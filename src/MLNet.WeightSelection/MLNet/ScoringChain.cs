@@ -83,20 +83,16 @@ internal static class ScoringChain
         return batched is null ? scoring.Transform(input) : tail.Transform(argMax.Transform(batched));
     }
 
-    /// <summary>Whether <paramref name="chain"/>, on <paramref name="inputSchema"/>, has the parts and columns of a chain from <see cref="Build"/>.</summary>
-    public static bool IsScoringChain(TransformerChain<ITransformer> chain, DataViewSchema inputSchema)
+    /// <summary>
+    /// Whether <paramref name="chain"/> has the parts of a chain from <see cref="Build"/>: pixel steps, then a copy and two
+    /// <c>ApplyOnnxModel</c> steps, then two more. Structure only, as a loaded model's saved schema may lack the image
+    /// column; <see cref="TransformBatched"/> checks the columns on the data and scores row by row when they differ.
+    /// </summary>
+    public static bool IsScoringChain(TransformerChain<ITransformer> chain)
     {
         var parts = chain.ToArray();
-        if (parts.Length != 4 || parts[1] is not TransformerChain<ITransformer>) return false;
-        try
-        {
-            var pixelSchema = parts[0].GetOutputSchema(inputSchema);
-            return BatchedStudentView.Fits(pixelSchema, parts[1].GetOutputSchema(pixelSchema));
-        }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
-        {
-            return false; // a chain that does not take this schema is not ours
-        }
+        return parts.Length == 4 && parts[1] is TransformerChain<ITransformer> onnx
+            && onnx.ToArray() is [_, Microsoft.ML.Transforms.Onnx.OnnxTransformer, Microsoft.ML.Transforms.Onnx.OnnxTransformer];
     }
 
     static void CheckClassCount(DataViewSchema.Column probabilities, int classCount)

@@ -68,6 +68,6 @@ public static class WeightSelectionCatalog
         ArgumentNullException.ThrowIfNull(catalog);
         var model = catalog.Load(filePath, out inputSchema);
         using var archive = System.IO.Compression.ZipFile.OpenRead(filePath);
-        return SavedStudent.Find(archive) is { } student ? BatchedScoringTransformer.Wrap(model, inputSchema, student) : model;
+        return SavedStudent.Find(archive) is { } student ? BatchedScoringTransformer.Wrap(model, student) : model;
     }
 }

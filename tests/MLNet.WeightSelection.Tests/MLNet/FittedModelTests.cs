@@ -207,6 +207,22 @@ public class FittedModelTests
     }
 
     [Fact]
+    public void A_model_saved_on_an_image_column_loads_with_batched_scoring()
+    {
+        // Saved on in-memory images: ML.NET cannot write the image type into the saved schema, so the chain is found by its parts.
+        string path = Path.Combine(TestPaths.NewTempDirectory(), "on-images.zip");
+        _f.Ml.Model.Save(_f.Transformer, _f.Keyed.Schema, path);
+        var batched = new MLContext(seed: 5).Model.LoadWithBatchedScoring(path, out var schema);
+        Assert.Null(schema.GetColumnOrNull("Image"));
+        Assert.Contains(Flatten(batched), t => t.GetType().Name == "BatchedScoringTransformer");
+        var want = _f.Transformer.ScoringModel.Transform(_f.Keyed).GetColumn<float[]>("Score").ToArray();
+        var got = batched.Transform(_f.Keyed).GetColumn<float[]>("Score").ToArray();
+        Assert.Equal(want.Length, got.Length);
+        for (int i = 0; i < want.Length; i++)
+            Assert.Equal(want[i], got[i], (a, b) => Math.Abs(a - b) < 1e-6f);
+    }
+
+    [Fact]
     public void A_model_without_a_student_loads_unchanged_with_batched_scoring()
     {
         string path = Path.Combine(TestPaths.NewTempDirectory(), "keys.zip");
