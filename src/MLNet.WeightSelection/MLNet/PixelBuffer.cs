@@ -17,6 +17,7 @@ internal sealed class PixelBuffer : IDisposable
 
     readonly int _imageBytes;
     readonly string _directory;
+    readonly Func<string, FileStream> _createFile;
     byte[] _memory = Array.Empty<byte>();
     long _length;
     FileStream? _file;
@@ -26,11 +27,13 @@ internal sealed class PixelBuffer : IDisposable
     /// <param name="imageBytes">Bytes per image (3 × side²).</param>
     /// <param name="spillBytes">Bytes kept in memory before the images move to a file.</param>
     /// <param name="directory">Where the file goes; the system's temporary folder when null.</param>
-    public PixelBuffer(int imageBytes, long spillBytes, string? directory = null)
+    /// <param name="createFile">Creates the file at a path (for tests, which stand a full disk in for it).</param>
+    public PixelBuffer(int imageBytes, long spillBytes, string? directory = null, Func<string, FileStream>? createFile = null)
     {
         _imageBytes = imageBytes;
         SpillBytes = Math.Min(spillBytes, Array.MaxLength);
         _directory = directory ?? Path.GetTempPath();
+        _createFile = createFile ?? (path => new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read, 1 << 20));
     }
 
     /// <summary>
@@ -141,7 +144,14 @@ internal sealed class PixelBuffer : IDisposable
         _finished = true;
         _memory = Array.Empty<byte>();
         if (_file is null) return;
-        _file.Dispose();
+        try
+        {
+            _file.Dispose();
+        }
+        catch (IOException)
+        {
+            // Closing flushes what is still buffered, and on a full disk that fails again; the file is removed anyway.
+        }
         _file = null;
         TryDelete(_path!);
         _path = null;
@@ -153,7 +163,7 @@ internal sealed class PixelBuffer : IDisposable
         _path = Path.Combine(_directory, $"{FilePrefix}{Environment.ProcessId}-{Guid.NewGuid():N}.u8");
         try
         {
-            _file = new FileStream(_path, FileMode.CreateNew, FileAccess.Write, FileShare.Read, 1 << 20);
+            _file = _createFile(_path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

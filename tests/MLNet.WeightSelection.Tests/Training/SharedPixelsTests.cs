@@ -119,6 +119,34 @@ public class SharedPixelsTests
         Assert.Equal(new[] { live }, Directory.GetFiles(tmp.Path));
     }
 
+    [Theory]
+    [InlineData(1)]       // the first write into the file fails
+    [InlineData(1 << 16)] // the writes are buffered; the flush when the dataset is made fails
+    public void A_full_disk_fails_with_the_file_named_and_leaves_nothing(int bufferBytes)
+    {
+        if (!File.Exists("/dev/full")) return; // Linux's always-full device: writes fail with ENOSPC, as on a full disk
+        using var tmp = new TempFolder();
+        string? created = null;
+        FileStream FullDisk(string path)
+        {
+            created = path;
+            File.WriteAllBytes(path, Array.Empty<byte>()); // the name exists, as a real file's would
+            return new FileStream("/dev/full", FileMode.Open, FileAccess.Write, FileShare.ReadWrite, bufferBytes);
+        }
+
+        var buffer = new PixelBuffer(12, spillBytes: 24, tmp.Path, FullDisk);
+        var error = Assert.Throws<IOException>(() =>
+        {
+            for (int i = 0; i < 5; i++) buffer.Append(Enumerable.Repeat((byte)(i + 2), 12).ToArray());
+            buffer.ToDataset(new long[] { 0, 1, 0, 1, 0 }, 2, 2).Dispose();
+        });
+        Assert.NotNull(created);
+        Assert.Contains(created!, error.Message);
+        Assert.Contains("It was removed", error.Message);
+        Assert.Empty(Directory.GetFiles(tmp.Path));
+        buffer.Dispose(); // after the failure, disposing again is harmless
+    }
+
     static ImageTensorDataset Numbered(int count, int classes)
     {
         // Image i is filled with the value i, so a row's pixels tell which row it is.
