@@ -122,6 +122,39 @@ internal sealed class PixelBuffer : IDisposable
         }
     }
 
+    /// <summary>
+    /// Moves the file of the appended images to <paramref name="path"/> (replacing what is there), written through to
+    /// the disk first, so that a cache entry committed after it never points at pixels a crash could lose. The images
+    /// must be on disk (a buffer made with spill bytes 0). This buffer is finished after it.
+    /// </summary>
+    public void MoveTo(string path)
+    {
+        if (_finished) throw new InvalidOperationException("The buffer is already finished.");
+        if (_file is null) throw new InvalidOperationException("The images are in memory; only a file can be moved.");
+        _finished = true;
+        try
+        {
+            _file.Flush(flushToDisk: true);
+        }
+        catch (IOException e)
+        {
+            throw Failed(e);
+        }
+        _file.Dispose();
+        _file = null;
+        string from = _path!;
+        _path = null;
+        try
+        {
+            File.Move(from, path, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(from);
+            throw;
+        }
+    }
+
     /// <summary>Removes pixel files in <paramref name="directory"/> left by processes that no longer run.</summary>
     public static void RemoveStale(string? directory = null)
     {

@@ -230,6 +230,8 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
         OnnxRuntimeAvailability.Ensure();
         if (o.CheckpointDirectory is { } checkpoints)
             WritableFolder.Check(checkpoints, "WeightSelectionOptions.CheckpointDirectory");
+        if (o.PixelCacheDirectory is { } pixelCache)
+            WritableFolder.Check(pixelCache, "WeightSelectionOptions.PixelCacheDirectory");
     }
 
     /// <summary>
@@ -261,8 +263,9 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
         ImageColumn image, LabelColumn label, int imageSize, int seed, FitCancellation cancel, Action<string> log)
     {
         var o = _options;
+        var cache = o.PixelCacheDirectory is { } folder ? new PixelCache(folder) : null;
         var (all, skipped) = ReadData.Read(_ml, pixels, input, image, label, imageSize, o.SkipUnreadableImages, cancel.ThrowIfCanceled, log,
-            "training data", requireTwoClasses: true, o.Threads);
+            "training data", requireTwoClasses: true, o.Threads, cache);
         try
         {
             if (o.ValidationSet is { } validationSet)
@@ -275,7 +278,7 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
                 if (validationLabel.ClassCount != label.ClassCount)
                     throw new ArgumentException($"The ValidationSet's label '{label.Name}' has {validationLabel.ClassCount} classes but the training data's has {label.ClassCount}; map both with the same MapValueToKey.");
                 var (validation, skippedValidation) = ReadData.Read(_ml, pixels, validationSet, image, label, imageSize, o.SkipUnreadableImages,
-                    cancel.ThrowIfCanceled, log, "validation set", requireTwoClasses: false, o.Threads);
+                    cancel.ThrowIfCanceled, log, "validation set", requireTwoClasses: false, o.Threads, cache);
                 return (all, validation, skipped + skippedValidation);
             }
             if (o.ValidationFraction > 0)

@@ -183,6 +183,17 @@ public sealed class WeightSelectionOptions
     /// </summary>
     public string? CheckpointDirectory { get; set; }
 
+    /// <summary>
+    /// Folder that keeps the decoded, resized images between <c>Fit</c> calls, so a second <c>Fit</c> on the same data at
+    /// the same image size (another recipe, seed or student) decodes nothing. An entry is keyed by the reading settings
+    /// and a fingerprint of the data taken without decoding it: encoded image bytes are hashed whole; images from
+    /// <c>LoadImages</c> are known by their file paths with each file's length and last write time (so the paths must be
+    /// absolute, or relative to the working folder). Data that cannot be fingerprinted this way, and pixel vectors, are
+    /// read as usual, with a log line saying why. Entries are written atomically and memory-mapped; nothing removes
+    /// them but you. Default: null (images are decoded on every <c>Fit</c> and nothing is kept on disk).
+    /// </summary>
+    public string? PixelCacheDirectory { get; set; }
+
     /// <summary>Cap on TorchSharp's threads, and on the threads that read the images. Default: null (every core).</summary>
     public int? Threads { get; set; }
 
