@@ -33,7 +33,11 @@ internal sealed class PixelCache
     string DescriptionPath(string key) => Path.Combine(Directory, $"{Prefix}{key}.json");
 
     /// <summary>A buffer that writes its images straight into this folder, to be committed as an entry.</summary>
-    public PixelBuffer NewBuffer(int imageBytes) => new(imageBytes, spillBytes: 0, Directory);
+    public PixelBuffer NewBuffer(int imageBytes)
+    {
+        System.IO.Directory.CreateDirectory(Directory); // the folder is made when the first entry is written, not by the check before Fit
+        return new(imageBytes, spillBytes: 0, Directory);
+    }
 
     /// <summary>The entry of <paramref name="key"/>, memory-mapped, or null when there is none that checks out.</summary>
     public (ImageRows Rows, ImageTensorDataset Data)? TryOpen(string key, int imageSize, int classCount)

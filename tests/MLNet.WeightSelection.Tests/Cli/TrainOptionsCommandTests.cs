@@ -102,6 +102,25 @@ public class TrainOptionsCommandTests
     }
 
     [Fact]
+    public void Pixel_cache_keeps_the_decoded_images_and_a_second_run_uses_them_unchanged()
+    {
+        using var tmp = new TempFolder();
+        string data = ColourFolders(tmp, trainPerClass: 4, testPerClass: 2);
+        string cache = tmp.File("pixels");
+
+        var first = Ws.Run(ResNetRun(data, tmp.File("run1"), "--epochs", "1", "--pixel-cache", cache));
+        Assert.True(first.ExitCode == 0, first.ToString());
+        var entry = Directory.GetFiles(cache).OrderBy(f => f, StringComparer.Ordinal).ToArray();
+        Assert.Equal(new[] { ".json", ".u8" }, entry.Select(Path.GetExtension));
+        var written = entry.Select(File.GetLastWriteTimeUtc).ToArray();
+
+        var second = Ws.Run(ResNetRun(data, tmp.File("run2"), "--epochs", "1", "--pixel-cache", cache));
+        Assert.True(second.ExitCode == 0, second.ToString());
+        Assert.Equal(entry, Directory.GetFiles(cache).OrderBy(f => f, StringComparer.Ordinal));
+        Assert.Equal(written, entry.Select(File.GetLastWriteTimeUtc)); // read, not written again
+    }
+
+    [Fact]
     public void Device_cuda_without_cuda_is_a_clear_error_and_an_unknown_device_does_not_parse()
     {
         using var tmp = new TempFolder();
@@ -268,6 +287,7 @@ public class TrainOptionsCommandTests
             "--patience <patience> Early stopping", "Default: off (train every epoch).",
             "--min-delta <min-delta>", "Needs --patience. [default: 0]",
             "--checkpoint-dir <checkpoint-dir>", "Default: none (nothing kept).",
+            "--pixel-cache <pixel-cache>", "Default: none (decode on every run).",
             "--device <device>", "[default: cpu]",
             "--layer-map <layer-map>", "follow --layers. Default: none.",
             "--whole-heads", "Default: off",

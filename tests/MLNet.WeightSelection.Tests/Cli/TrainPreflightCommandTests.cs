@@ -58,6 +58,19 @@ public class TrainPreflightCommandTests
     }
 
     [Fact]
+    public void A_pixel_cache_that_cannot_be_created_is_refused_before_reading_images()
+    {
+        using var tmp = new TempFolder();
+        string file = tmp.File("a-file");
+        File.WriteAllText(file, "");
+
+        var run = Train(tmp.Path, tmp.File("run"), "--pixel-cache", Path.Combine(file, "pixels"));
+
+        AssertOneLine(run, $"--pixel-cache '{Path.Combine(file, "pixels")}' cannot be created: '{file}' is a file.");
+        Assert.False(Directory.Exists(tmp.File("run")));
+    }
+
+    [Fact]
     public void A_missing_onnx_runtime_is_refused_before_reading_images()
     {
         using var tmp = new TempFolder();

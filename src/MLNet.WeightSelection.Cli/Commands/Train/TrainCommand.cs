@@ -38,6 +38,9 @@ internal sealed record TrainRequest
     public string? CheckpointDir { get; init; }
     public string Device { get; init; } = "cpu";
     public int? Threads { get; init; }
+
+    /// <summary>--pixel-cache: folder keeping the decoded images between runs.</summary>
+    public string? PixelCache { get; init; }
     public bool NoAugmentation { get; init; }
     public double? EmaDecay { get; init; }
     public bool NoEma { get; init; }
@@ -113,6 +116,11 @@ internal static class TrainCommand
             DefaultValueFactory = _ => 0.1,
         };
         var threads = new Option<int?>("--threads") { Description = "Cap on TorchSharp's threads and on the threads that read the images. Default: every core." };
+        var pixelCache = new Option<string?>("--pixel-cache")
+        {
+            Description = "Folder that keeps the decoded, resized images, so the next run on the same images at the same size decodes "
+                + "nothing (keyed by each file's path, length and write time, and the settings). Default: none (decode on every run).",
+        };
         var noAugmentation = new Option<bool>("--no-augmentation")
         {
             Description = "Train on the images as they are: no crop, flip, mixup, cutmix or erasing. Default: fitted, a translation crop "
@@ -163,7 +171,7 @@ internal static class TrainCommand
             validationFraction, selection.Layers, selection.LayerMap, selection.Elements, selection.WholeHeads,
             distillation.Mode, distillation.Alpha, distillation.Temperature,
             schedule.Patience, schedule.MinDelta, schedule.CheckpointDir, schedule.Device,
-            threads, noAugmentation, emaDecay, noEma, noAdaptTeacher, adaptEpochs, autoAugment,
+            threads, pixelCache, noAugmentation, emaDecay, noEma, noAdaptTeacher, adaptEpochs, autoAugment,
         };
         command.SetAction(parse => TrainRunner.Run(new TrainRequest
         {
@@ -196,6 +204,7 @@ internal static class TrainCommand
             CheckpointDir = parse.GetValue(schedule.CheckpointDir),
             Device = parse.GetValue(schedule.Device)!,
             Threads = parse.GetValue(threads),
+            PixelCache = parse.GetValue(pixelCache),
             NoAugmentation = parse.GetValue(noAugmentation),
             EmaDecay = parse.GetValue(emaDecay),
             NoEma = parse.GetValue(noEma),

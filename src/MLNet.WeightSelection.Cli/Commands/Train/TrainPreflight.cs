@@ -6,8 +6,8 @@ using MLNet.WeightSelection.Training;
 namespace MLNet.WeightSelection.Cli.Commands;
 
 /// <summary>
-/// What <c>ws train</c> needs at the end, checked before it reads a single image: write access to --out and
-/// --checkpoint-dir (without creating either), and ONNX Runtime's native library, which scores the fitted model.
+/// What <c>ws train</c> needs at the end, checked before it reads a single image: write access to --out,
+/// --checkpoint-dir and --pixel-cache (without creating any), and ONNX Runtime's native library, which scores the fitted model.
 /// </summary>
 internal static class TrainPreflight
 {
@@ -16,6 +16,7 @@ internal static class TrainPreflight
     {
         string outFolder = WritableFolder.Check(request.Out, "--out");
         if (request.CheckpointDir is { } checkpoints) WritableFolder.Check(checkpoints, "--checkpoint-dir");
+        if (request.PixelCache is { } pixelCache) WritableFolder.Check(pixelCache, "--pixel-cache");
         try
         {
             OnnxRuntimeAvailability.Ensure();

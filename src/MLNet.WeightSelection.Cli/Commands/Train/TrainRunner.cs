@@ -73,6 +73,7 @@ internal static class TrainRunner
             // Validation is held out of the training split (stratified), so the test split stays unseen until the end.
             ValidationFraction = request.ValidationFraction,
             CheckpointDirectory = request.CheckpointDir is null ? null : Path.GetFullPath(request.CheckpointDir),
+            PixelCacheDirectory = request.PixelCache is null ? null : Path.GetFullPath(request.PixelCache),
             Threads = request.Threads,
             CancellationToken = context.Cancellation,
         };
