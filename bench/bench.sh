@@ -16,5 +16,9 @@ if [[ ! -f "$snapshot/MLNet.WeightSelection.Bench.dll" ]]; then
   mkdir -p "$root/bench/out/bin"
   rm -rf "$snapshot.tmp" && cp -r "$build" "$snapshot.tmp" && mv "$snapshot.tmp" "$snapshot"
 fi
+# A snapshot is about 1.7 GB: keep the 3 newest and any that a running process uses.
+for old in $(ls -t "$root/bench/out/bin" | tail -n +4); do
+  grep -qsa "bench/out/bin/$old/" /proc/[0-9]*/cmdline || rm -rf "$root/bench/out/bin/$old"
+done
 cd "$root"
 exec dotnet "$snapshot/MLNet.WeightSelection.Bench.dll" "$@"
