@@ -38,7 +38,10 @@ static class ThroughputBenchmark
         int steps = args.Int("steps", 20);
         int trainerSteps = args.Int("trainer-steps", 20);
         string python = args.Get("python", "/usr/bin/python3");
+        var only = args.List("models", string.Join(',', Models.Select(m => m.Name))).ToHashSet();
+        string resultName = args.Get("result", "throughput");
         args.EnsureAllUsed();
+        var models = Models.Where(m => only.Contains(m.Name)).ToArray();
         var machine = MachineInfo.Current();
         var started = DateTime.UtcNow;
         set_num_threads(threads);
@@ -65,7 +68,7 @@ static class ThroughputBenchmark
                 bool allowed = NativeRuntimePolicy.ConfigureConvolutions(oneDnn, Console.Error.WriteLine);
                 if (oneDnn && !allowed) throw new InvalidOperationException("oneDNN's convolution gradients are wrong on this machine; the library would train with ATen's.");
                 using var backEnd = NativeRuntimePolicy.OneDnnForTrainingStep(allowed);
-                foreach (var (name, spec, _) in Models)
+                foreach (var (name, spec, _) in models)
                 {
                     manual_seed(0);
                     using var model = ModelRegistry.Create(spec, numClasses: 10, imgSize: size);
@@ -74,7 +77,7 @@ static class ThroughputBenchmark
                     Add(round, StepLabel(oneDnn), name, r.ImagesPerSecond, "images/s");
                 }
             }
-            var pyModels = string.Join(',', Models.Where(m => m.PyTorch).Select(m => m.Name));
+            var pyModels = string.Join(',', models.Where(m => m.PyTorch).Select(m => m.Name));
             foreach (var line in ChildProcess.RunJsonLines(python, new[] { Repo.Python("train_throughput.py"), "--threads", threads.ToString(CultureInfo.InvariantCulture),
                          "--batch", batch.ToString(CultureInfo.InvariantCulture), "--size", size.ToString(CultureInfo.InvariantCulture),
                          "--warmup", warmup.ToString(CultureInfo.InvariantCulture), "--steps", steps.ToString(CultureInfo.InvariantCulture), "--models", pyModels }))
@@ -83,7 +86,7 @@ static class ThroughputBenchmark
                 parameters[$"{name} ({line.GetProperty("framework").GetString()})"] = line.GetProperty("params").GetInt64();
                 Add(round, "PyTorch train step (random batch)", name, line.GetProperty("images_per_second").GetDouble(), "images/s");
             }
-            foreach (var (name, spec, _) in Models)
+            foreach (var (name, spec, _) in models)
             {
                 var (imagesPerSecond, dataShare) = TrainerEpoch(spec, batch, size, trainerSteps, threads);
                 Add(round, "library trainer (augmentation on), epoch 2", name, imagesPerSecond, "images/s", new { data_share = dataShare });
@@ -91,8 +94,8 @@ static class ThroughputBenchmark
             }
         }
 
-        var summary = Summarize(rows, rounds, vitForward);
-        ResultFile.Write("throughput", ResultFile.Command(raw), machine, started, new
+        var summary = Summarize(rows, rounds, vitForward, models);
+        ResultFile.Write(resultName, ResultFile.Command(raw), machine, started, new
         {
             threads, batch, size, warmup, steps, trainer_steps = trainerSteps,
             vit_spec = VitJson,
@@ -123,7 +126,7 @@ static class ThroughputBenchmark
         return (epoch.ImagesPerSecond, epoch.DataShare);
     }
 
-    static (object Json, string Markdown) Summarize(List<Dictionary<string, object>> rows, int rounds, double vitForward)
+    static (object Json, string Markdown) Summarize(List<Dictionary<string, object>> rows, int rounds, double vitForward, (string Name, string Spec, bool PyTorch)[] models)
     {
         double Value(int round, string what, string model) =>
             (double)rows.Single(r => (int)r["round"] == round && (string)r["what"] == what && (string)r["model"] == model)["value"];
@@ -135,7 +138,7 @@ static class ThroughputBenchmark
         md.AppendLine("| model | TorchSharp step, oneDNN conv (library default) (img/s) | TorchSharp step, ATen conv (UseOneDnnConvolutions = false) (img/s) | PyTorch 1.13 step, oneDNN conv (img/s) | oneDNN / PyTorch | ATen / PyTorch | library trainer incl. augmentation (img/s) | data share |");
         md.AppendLine("|---|---|---|---|---|---|---|---|");
         string F(double? v, string format, string suffix = "") => v is { } x ? x.ToString(format, CultureInfo.InvariantCulture) + suffix : "–";
-        foreach (var (name, _, hasPy) in Models)
+        foreach (var (name, _, hasPy) in models)
         {
             double aten = Median(StepLabel(false), name);
             double oneDnn = Median(StepLabel(true), name);
@@ -148,6 +151,7 @@ static class ThroughputBenchmark
             md.AppendLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {name} | {oneDnn:F0} | {aten:F0} | {(hasPy ? F(py, "F0") : "– (not a fair baseline, see text)")} | {F(oneDnnRatio, "F2", "×")} | {F(atenRatio, "F2", "×")} | {trainer:F0} | {share:F1} % |"));
         }
+        if (!models.Any(m => m.Name == "vit_tiny_patch4_32")) return (json, md.ToString());
         double gemm1024 = Median("TorchSharp GEMM 1024²", "-");
         double gemm2048 = Median("TorchSharp GEMM 2048²", "-");
         double vitTraining = 3 * vitForward;
