@@ -135,9 +135,9 @@ public static class SampleCommandLine
         };
         readonly Option<bool> _noAdaptTeacher = new("--no-adapt-teacher")
         {
-            Description = "Select the weight-selection student from the teacher as given. Default: the teacher is first fine-tuned on the "
-                + "training images at the student's image size with its classifier reset to the data's classes (a sixth of the "
-                + "student's epochs); the student is selected from it and distills its logits.",
+            Description = "Select the weight-selection student from the teacher as given. Default: the ImageNet teacher (made for 224 px) is "
+                + "first fine-tuned on the training images at the student's image size with its classifier reset to the data's classes (a "
+                + "sixth of the student's epochs); the student is selected from it and distills its logits.",
         };
         readonly Option<string> _out = new("--out")
         {

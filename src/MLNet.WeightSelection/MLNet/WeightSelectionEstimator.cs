@@ -113,7 +113,10 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
                 student.Input = teacher?.Input ?? spec.Input;
                 var selection = selects ? StudentFactory.Selection(o, teacher!.Spec, spec) with { ClassifierKeys = student.ClassifierKeys } : null;
                 var plan = selection is null ? null : StudentFactory.CheckSelectable(teacher!, student, selection);
-                if (provisional.Student.Distillation is LogitDistillation && provisional.TeacherAdaptation is null && teacher!.Model.NumClasses != label.ClassCount)
+                // Fitted again now that the image sizes are known: they decide whether the teacher is adapted by default.
+                var early = teacher is null ? provisional : TrainingRecipe.Fit(settings,
+                    new DataProfile(1000, hasValidation ? 100 : 0, label.ClassCount, spec.ImageSize, selects, teacher.Spec.ImageSize), seed, t => ConfigureRun(t, o));
+                if (early.Student.Distillation is LogitDistillation && early.TeacherAdaptation is null && teacher!.Model.NumClasses != label.ClassCount)
                     throw new ArgumentException(
                         $"Logit distillation needs a teacher whose classifier has the label's {label.ClassCount} classes, but {o.Teacher!.Description} has {teacher.Model.NumClasses}. " +
                         "Leave TeacherAdaptation on (it gives the teacher these classes), use DistillationOptions.Features, or a teacher fine-tuned on these classes.");
@@ -125,7 +128,7 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
                 using (train)
                 using (validation)
                 {
-                    var recipe = TrainingRecipe.Fit(settings, new DataProfile(train.Count, validation?.Count ?? 0, label.ClassCount, spec.ImageSize, selects), seed,
+                    var recipe = TrainingRecipe.Fit(settings, new DataProfile(train.Count, validation?.Count ?? 0, label.ClassCount, spec.ImageSize, selects, teacher?.Spec.ImageSize), seed,
                         t => ConfigureRun(t, o));
                     Log(recipe.Summary);
                     o.RecipeCallback?.Invoke(recipe);

@@ -22,13 +22,35 @@ public class RecipeFitTests
     }
 
     [Fact]
+    public void A_teacher_made_for_the_training_size_is_not_adapted_by_default()
+    {
+        using var tmp = new TempFolder();
+        var (ml, data, log, _) = Setup(tmp, perClass: 8);
+        var options = new WeightSelectionOptions
+        {
+            Teacher = Teacher.FromFile(TinyModels.SaveTeacher(tmp.Path), TinyModels.Teacher()), // made for 16 px, as the student trains
+            Student = TinyModels.Student(),
+            Epochs = 1,
+            Threads = 1,
+        };
+        using var model = ml.Transforms.InitializeFromTeacher(options).Fit(data);
+        Assert.Equal(16, model.Recipe.Data.ImageSize);
+        Assert.Equal(16, model.Recipe.Data.TeacherImageSize);
+        Assert.Null(model.Recipe.TeacherAdaptation);
+        Assert.Null(model.TeacherAdaptation);
+        Assert.Null(model.Recipe.Student.Distillation);
+        Assert.Contains(log, l => l.Contains("Recipe for", StringComparison.Ordinal) && l.Contains("TeacherAdaptation off", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void The_default_recipe_on_tiny_data_is_logged_once_adapts_the_teacher_and_distills_from_it()
     {
         using var tmp = new TempFolder();
         var (ml, data, log, _) = Setup(tmp, perClass: 8);
         var options = new WeightSelectionOptions
         {
-            Teacher = Teacher.FromFile(TinyModels.SaveTeacher(tmp.Path), TinyModels.Teacher()),
+            // A teacher made for 32 px and a student that trains at 16 px: the default adapts such a teacher.
+            Teacher = Teacher.FromFile(TinyModels.SaveTeacher(tmp.Path), TinyModels.Teacher() with { ImageSize = 32 }),
             Student = TinyModels.Student(),
             Threads = 1,
         };

@@ -148,9 +148,9 @@ internal static class TrainCommand
         var noEma = new Option<bool>("--no-ema") { Description = "Turn the fitted model EMA off: keep the live weights." };
         var noAdaptTeacher = new Option<bool>("--no-adapt-teacher")
         {
-            Description = "Select the student from the teacher as given. Default: with --init selection the teacher is first fine-tuned "
-                + "on the training split at the student's image size with its classifier reset to these classes, the student is "
-                + "selected from it and distills its logits.",
+            Description = "Select the student from the teacher as given. Default: with --init selection and a teacher made for another image "
+                + "size than the training size (ImageNet teachers: 224 px), the teacher is first fine-tuned on the training split at the "
+                + "student's image size with its classifier reset to these classes, the student is selected from it and distills its logits.",
         };
         var adaptEpochs = new Option<int?>("--adapt-epochs")
         {

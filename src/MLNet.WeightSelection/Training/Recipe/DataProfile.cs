@@ -6,4 +6,5 @@ namespace MLNet.WeightSelection.Training;
 /// <param name="Classes">Classes of the label.</param>
 /// <param name="ImageSize">Side of the training images, already resolved with <see cref="TrainingRecipe.ImageSize"/>.</param>
 /// <param name="SelectsFromTeacher">True when the student's weights are selected from a teacher (not random init).</param>
-public sealed record DataProfile(int TrainingImages, int ValidationImages, int Classes, int ImageSize, bool SelectsFromTeacher);
+/// <param name="TeacherImageSize">The image size the teacher was made for (its architecture's), or null when not known.</param>
+public sealed record DataProfile(int TrainingImages, int ValidationImages, int Classes, int ImageSize, bool SelectsFromTeacher, int? TeacherImageSize = null);
