@@ -175,11 +175,11 @@ static class VitTransfer
     static List<object> FittedTable(StringBuilder md, IReadOnlyList<JsonObject> fitted, IReadOnlyList<JsonObject> earlier, int studentEmbed)
     {
         md.AppendLine();
-        md.AppendLine("Under the library's fitted recipe, through `Fit` (issue 13): new-ws is the defaults (teacher adaptation, selection from the adapted teacher, logit distillation), new-ws-noadapt weight selection alone, new-random random init; " +
+        md.AppendLine("Under the library's fitted recipe, through `Fit` (issue 13): new-ws is teacher adaptation, selection from the adapted teacher and logit distillation (the defaults until 2026-12-07; set explicitly since), new-ws-noadapt weight selection alone (the default for this 32 px teacher since 2026-12-07), new-random random init; " +
             "validation is 500 training-pool images outside every subset. \"Epochs to reach\": first epoch at which new-ws's validation curve reaches new-random's final validation accuracy; mean over seeds. " +
             "The earlier defaults' columns repeat the table above.");
         md.AppendLine();
-        md.AppendLine("| student | training images | fitted epochs | new-random | new-ws-noadapt | new-ws (defaults) | Δ defaults − random | earlier random | earlier ws | epochs for new-ws to reach new-random's final | fit time new-random / new-ws (s) | seeds |");
+        md.AppendLine("| student | training images | fitted epochs | new-random | new-ws-noadapt | new-ws (adapted, distilled) | Δ defaults − random | earlier random | earlier ws | epochs for new-ws to reach new-random's final | fit time new-random / new-ws (s) | seeds |");
         md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
         var rows = new List<object>();
         foreach (var group in fitted.GroupBy(r => ((int)r["depth"]!, (int)r["size"]!)).OrderByDescending(g => g.Key.Item1).ThenBy(g => g.Key.Item2))
