@@ -97,18 +97,7 @@ internal sealed class PixelBuffer : IDisposable
             return ImageTensorDataset.FromPixels(memory, labels, imageSize, numClasses);
         }
 
-        try
-        {
-            _file.Flush(flushToDisk: false);
-        }
-        catch (IOException e)
-        {
-            throw Failed(e);
-        }
-        _file.Dispose();
-        _file = null;
-        string path = _path!;
-        _path = null;
+        string path = CloseFile(flushToDisk: false);
         try
         {
             var dataset = ImageTensorDataset.FromFile(path, labels, imageSize, numClasses, released: () => TryDelete(path));
@@ -132,18 +121,7 @@ internal sealed class PixelBuffer : IDisposable
         if (_finished) throw new InvalidOperationException("The buffer is already finished.");
         if (_file is null) throw new InvalidOperationException("The images are in memory; only a file can be moved.");
         _finished = true;
-        try
-        {
-            _file.Flush(flushToDisk: true);
-        }
-        catch (IOException e)
-        {
-            throw Failed(e);
-        }
-        _file.Dispose();
-        _file = null;
-        string from = _path!;
-        _path = null;
+        string from = CloseFile(flushToDisk: true);
         try
         {
             File.Move(from, path, overwrite: true);
@@ -207,6 +185,24 @@ internal sealed class PixelBuffer : IDisposable
         }
         Write(_memory.AsSpan(0, (int)_length));
         _memory = Array.Empty<byte>();
+    }
+
+    /// <summary>Flushes and closes the file (a full disk fails here with the file named), and returns its path.</summary>
+    string CloseFile(bool flushToDisk)
+    {
+        try
+        {
+            _file!.Flush(flushToDisk);
+        }
+        catch (IOException e)
+        {
+            throw Failed(e);
+        }
+        _file.Dispose();
+        _file = null;
+        string path = _path!;
+        _path = null;
+        return path;
     }
 
     void Write(ReadOnlySpan<byte> bytes)

@@ -44,29 +44,19 @@ public class TrainPreflightCommandTests
         Assert.Equal(new[] { file }, Directory.GetFileSystemEntries(tmp.Path));
     }
 
-    [Fact]
-    public void A_checkpoint_dir_that_cannot_be_created_is_refused_before_reading_images()
+    [Theory]
+    [InlineData("--checkpoint-dir")]
+    [InlineData("--pixel-cache")]
+    public void A_folder_that_cannot_be_created_is_refused_before_reading_images(string option)
     {
         using var tmp = new TempFolder();
         string file = tmp.File("a-file");
         File.WriteAllText(file, "");
+        string folder = Path.Combine(file, "under-a-file");
 
-        var run = Train(tmp.Path, tmp.File("run"), "--checkpoint-dir", Path.Combine(file, "checkpoints"));
+        var run = Train(tmp.Path, tmp.File("run"), option, folder);
 
-        AssertOneLine(run, $"--checkpoint-dir '{Path.Combine(file, "checkpoints")}' cannot be created: '{file}' is a file.");
-        Assert.False(Directory.Exists(tmp.File("run")));
-    }
-
-    [Fact]
-    public void A_pixel_cache_that_cannot_be_created_is_refused_before_reading_images()
-    {
-        using var tmp = new TempFolder();
-        string file = tmp.File("a-file");
-        File.WriteAllText(file, "");
-
-        var run = Train(tmp.Path, tmp.File("run"), "--pixel-cache", Path.Combine(file, "pixels"));
-
-        AssertOneLine(run, $"--pixel-cache '{Path.Combine(file, "pixels")}' cannot be created: '{file}' is a file.");
+        AssertOneLine(run, $"{option} '{folder}' cannot be created: '{file}' is a file.");
         Assert.False(Directory.Exists(tmp.File("run")));
     }
 
