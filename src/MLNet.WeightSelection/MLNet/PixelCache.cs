@@ -12,7 +12,8 @@ namespace MLNet.WeightSelection.MLNet;
 /// <remarks>
 /// The pixels are written under a temporary name, flushed to the disk and renamed; the description is written last, the
 /// same way, and is what makes an entry exist. A process killed at any point leaves either a whole entry or files no
-/// reader trusts (a pixel file without its description, or a temporary file, which the next writer removes). An entry
+/// reader trusts: a pixel file without its description (replaced by the next write of that entry), or a temporary file
+/// (a pixel file of a dead process is removed by the next write into the folder). An entry
 /// whose format, key, sizes or labels do not check out is removed and read again, never used.
 /// </remarks>
 internal sealed class PixelCache
