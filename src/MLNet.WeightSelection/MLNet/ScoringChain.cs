@@ -75,8 +75,8 @@ internal static class ScoringChain
     /// </summary>
     public static IDataView TransformBatched(TransformerChain<ITransformer> scoring, BatchedStudent student, IDataView input)
     {
+        if (!IsScoringChain(scoring)) return scoring.Transform(input);
         var parts = scoring.ToArray();
-        if (parts.Length != 4) return scoring.Transform(input);
         var (pixels, onnx, argMax, tail) = (parts[0], parts[1], parts[2], parts[3]);
         var pixelData = pixels.Transform(input);
         var batched = BatchedStudentView.TryCreate(pixelData, onnx.GetOutputSchema(pixelData.Schema), student);
@@ -91,7 +91,8 @@ internal static class ScoringChain
     public static bool IsScoringChain(TransformerChain<ITransformer> chain)
     {
         var parts = chain.ToArray();
-        return parts.Length == 4 && parts[1] is TransformerChain<ITransformer> onnx
+        // A fitted chain types its parts by their last transformer (TransformerChain<OnnxTransformer>); a loaded one does not.
+        return parts.Length == 4 && parts[1] is IEnumerable<ITransformer> onnx
             && onnx.ToArray() is [_, Microsoft.ML.Transforms.Onnx.OnnxTransformer, Microsoft.ML.Transforms.Onnx.OnnxTransformer];
     }
 

@@ -31,7 +31,7 @@ public sealed class WeightSelectionTransformer : ITransformer, IDisposable
     readonly string _scoreColumn;
     readonly string _predictedLabelColumn;
     readonly ImageClassifier _student;
-    readonly BatchedStudent? _batched;
+    readonly ITransformer _scorer; // _scoring itself, or it with the student batched (on the CPU)
 
     internal WeightSelectionTransformer(TransformerChain<ITransformer> scoring, BatchedStudent? batched, LabelColumn label, string scoreColumn, string predictedLabelColumn,
         ImageClassifier student, SelectionReport? selectionReport, TrainingResult training, int skippedImages,
@@ -40,7 +40,7 @@ public sealed class WeightSelectionTransformer : ITransformer, IDisposable
         Recipe = recipe;
         TeacherAdaptation = teacherAdaptation;
         _scoring = scoring;
-        _batched = batched;
+        _scorer = batched is null ? scoring : new BatchedScoringTransformer(scoring, batched);
         _label = label;
         _scoreColumn = scoreColumn;
         _predictedLabelColumn = predictedLabelColumn;
@@ -116,7 +116,7 @@ public sealed class WeightSelectionTransformer : ITransformer, IDisposable
     /// </summary>
     public IDataView Transform(IDataView input)
     {
-        var scored = _batched is null ? _scoring.Transform(input) : ScoringChain.TransformBatched(_scoring, _batched, input);
+        var scored = _scorer.Transform(input);
         return new ReannotatedDataView(scored, Annotate(scored.Schema));
     }
 
@@ -131,7 +131,7 @@ public sealed class WeightSelectionTransformer : ITransformer, IDisposable
     public void Dispose()
     {
         _student.Dispose();
-        _batched?.Dispose();
+        (_scorer as IDisposable)?.Dispose();
     }
 
     DataViewSchema Annotate(DataViewSchema schema) => ScoreAnnotations.Annotate(schema, _scoreColumn, _predictedLabelColumn, _label);
