@@ -13,7 +13,7 @@ using static TorchSharp.torch;
 namespace MLNet.WeightSelection.Bench.DataScale;
 
 /// <summary>
-/// Issue 15: <c>data-scale [--cases 60000x224,200000x64,20000x64:memory,20000x64:file] [--steps 30] [--threads 2]</c>.
+/// Issue 15: <c>data-scale [--cases 60000x224,200000x64,20000x64:memory,20000x64:file] [--steps 30] [--threads 2] [--result data_scale]</c>.
 /// Each case runs in its own process (memory is per process). It reads N Fashion-MNIST images (the 60,000 training
 /// images, repeated in order past 60,000) through the estimator's own reading path (the pixel steps of <c>Fit</c> and
 /// <c>ReadData</c>: decode, resize to the size, uint8 planes, spilled to a memory-mapped file past
@@ -21,7 +21,10 @@ namespace MLNet.WeightSelection.Bench.DataScale;
 /// from all N images (a Subset of random rows shares the pixels, as Fit's training split does). A sampler reads
 /// /proc/self/status every 100 ms: peak RssAnon (the process's own memory) and peak RssFile (pages of the mapped file,
 /// the kernel's page cache; beyond those mapped before reading, i.e. the libraries) per phase. The trainer's epoch line gives images/s and the data share of step time.
-/// ":memory" / ":file" force the in-memory path or the file, for the side-by-side at a size both hold.
+/// ":memory" / ":file" force the in-memory path or the file, for the side-by-side at a size both hold; ":noprefetch"
+/// reads each batch when its step asks instead of one step ahead (<c>BatchPrefetcher</c>); ":cold" drops the kernel's
+/// page cache between reading and training (root only), so batches come from the disk. <c>--result NAME</c> names
+/// the result file (data_scale).
 /// </summary>
 static class DataScaleBenchmark
 {
@@ -37,13 +40,14 @@ static class DataScaleBenchmark
         var cases = args.List("cases", "20000x64:memory,20000x64:file,200000x64,60000x224");
         int steps = args.Int("steps", 30);
         int threads = args.Int("threads", 2);
+        string resultName = args.Get("result", "data_scale");
         args.EnsureAllUsed();
         var machine = MachineInfo.Current();
         var started = DateTime.UtcNow;
         var results = new List<Dictionary<string, object?>>();
         foreach (var c in cases)
         {
-            var (images, size, mode) = Parse(c);
+            var (images, size, mode, prefetch, cold) = Parse(c);
             Console.Error.WriteLine($"[{DateTime.Now:HH:mm:ss}] {c} (load {string.Join(" / ", MachineInfo.LoadAverageNow())}) ...");
             var env = new Dictionary<string, string>();
             if (mode == "memory") env["WS_PIXELS_IN_MEMORY_MAX"] = long.MaxValue.ToString(CultureInfo.InvariantCulture);
@@ -51,7 +55,7 @@ static class DataScaleBenchmark
             var (file, prefix) = ChildProcess.Self();
             var run = ChildProcess.Run(file, prefix.Concat(new[] { "data-scale-case", "--images", images.ToString(CultureInfo.InvariantCulture),
                 "--size", size.ToString(CultureInfo.InvariantCulture), "--steps", steps.ToString(CultureInfo.InvariantCulture),
-                "--threads", threads.ToString(CultureInfo.InvariantCulture) }).ToArray(), env);
+                "--threads", threads.ToString(CultureInfo.InvariantCulture), "--prefetch", prefetch ? "on" : "off", "--cold", cold ? "on" : "off" }).ToArray(), env);
             var report = run.Result.EnumerateObject().ToDictionary(p => p.Name, p => (object?)(p.Value.ValueKind switch
             {
                 System.Text.Json.JsonValueKind.Number => p.Value.GetDouble(),
@@ -73,7 +77,7 @@ static class DataScaleBenchmark
         foreach (var r in results)
             md.AppendLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {r["case"]} | {GiB(r["pixel_bytes"])} | {r["where"]} | {r["read_seconds"]:F0} | {GiB(r["read_peak_rss_anon"])} | {GiB(r["train_peak_rss_anon"])} | {GiB(r["peak_rss_file"])} | {r["images_per_second"]:F1} | {r["data_share_percent"]:F1} % | {r["load_after"]} |"));
-        ResultFile.Write("data_scale", ResultFile.Command(raw), machine, started, new { results }, md.ToString());
+        ResultFile.Write(resultName, ResultFile.Command(raw), machine, started, new { results }, md.ToString());
         Console.WriteLine(md);
         return 0;
     }
@@ -85,6 +89,8 @@ static class DataScaleBenchmark
         int size = args.Int("size", 64);
         int steps = args.Int("steps", 30);
         int threads = args.Int("threads", 2);
+        BatchPrefetcher.Enabled = args.Get("prefetch", "on") != "off";
+        bool cold = args.Get("cold", "off") == "on";
         args.EnsureAllUsed();
 
         var fmnist = GreyImageSet.From(FashionMnist.Train(), "train");
@@ -109,6 +115,7 @@ static class DataScaleBenchmark
         string where = log.Any(l => l.Contains("memory-mapped", StringComparison.Ordinal)) ? "mapped file" : "memory";
         GC.Collect();
 
+        if (cold) DropPageCache();
         sampler.Phase("train");
         var options = new TrainingOptions { Epochs = 1, BatchSize = 64, WarmupEpochs = 0, Augmentation = AugmentationOptions.None, Threads = threads, Seed = 1 };
         var random = new Random(1);
@@ -150,13 +157,34 @@ static class DataScaleBenchmark
         }
     }
 
-    static (int Images, int Size, string Mode) Parse(string c)
+    static (int Images, int Size, string Mode, bool Prefetch, bool Cold) Parse(string c)
     {
-        var (spec, mode) = c.Split(':') is [var s, var m] ? (s, m) : (c, "auto");
-        var parts = spec.Split('x');
-        if (parts.Length != 2 || mode is not ("auto" or "memory" or "file"))
-            throw new ArgumentException($"A case is IMAGESxSIZE[:memory|:file]; got '{c}'.");
-        return (int.Parse(parts[0], CultureInfo.InvariantCulture), int.Parse(parts[1], CultureInfo.InvariantCulture), mode);
+        var fields = c.Split(':');
+        var parts = fields[0].Split('x');
+        var flags = fields.Skip(1).ToList();
+        string mode = flags.FirstOrDefault(f => f is "memory" or "file") ?? "auto";
+        bool prefetch = !flags.Contains("noprefetch");
+        bool cold = flags.Contains("cold");
+        if (parts.Length != 2 || flags.Any(f => f is not ("memory" or "file" or "noprefetch" or "cold")) || flags.Count(f => f is "memory" or "file") > 1)
+            throw new ArgumentException($"A case is IMAGESxSIZE[:memory|:file][:noprefetch][:cold]; got '{c}'.");
+        return (int.Parse(parts[0], CultureInfo.InvariantCulture), int.Parse(parts[1], CultureInfo.InvariantCulture), mode, prefetch, cold);
+    }
+
+    /// <summary>
+    /// Writes dirty pages back, then asks the kernel to drop clean page cache (root only), so that training reads the
+    /// pixel file from the disk as it would for a cache larger than memory. It affects the whole machine.
+    /// </summary>
+    static void DropPageCache()
+    {
+        using (var sync = Process.Start("sync")!) sync.WaitForExit();
+        try
+        {
+            File.WriteAllText("/proc/sys/vm/drop_caches", "1");
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new InvalidOperationException("A ':cold' case drops the page cache, which needs root.", e);
+        }
     }
 
     static string GiB(object? bytes) => bytes is null ? "" : string.Create(CultureInfo.InvariantCulture, $"{Convert.ToDouble(bytes, CultureInfo.InvariantCulture) / (1 << 30):F2} GiB");

@@ -52,6 +52,7 @@ public sealed class ImageTensorDataset : IDisposable
     readonly SharedPixels _pixels;
     readonly long[]? _rows; // the shared rows this dataset holds, in order; null: all of them
     Tensor? _rowIndex, _ownImages, _ownLabels;
+    readonly object _rowIndexLock = new();
     bool _disposed;
 
     /// <summary>Wraps <paramref name="images"/> and <paramref name="labels"/>, taking ownership of both.</summary>
@@ -213,8 +214,15 @@ public sealed class ImageTensorDataset : IDisposable
         return (_pixels.Images.index_select(0, shared), _pixels.Labels.index_select(0, shared));
     }
 
-    // Made on first use, which may be inside a caller's dispose scope: the dataset owns it, not the scope.
-    Tensor RowIndex => _rowIndex ??= tensor(_rows!, ScalarType.Int64).DetachFromDisposeScope();
+    // Made on first use, which may be inside a caller's dispose scope (the dataset owns it, not the scope) or on
+    // a prefetching thread (BatchPrefetcher), hence the lock.
+    Tensor RowIndex
+    {
+        get
+        {
+            lock (_rowIndexLock) return _rowIndex ??= tensor(_rows!, ScalarType.Int64).DetachFromDisposeScope();
+        }
+    }
 
     /// <summary>The labels as a managed copy, for bookkeeping without native calls.</summary>
     internal IReadOnlyList<long> LabelValues { get; }

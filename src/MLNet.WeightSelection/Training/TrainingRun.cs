@@ -151,6 +151,7 @@ internal sealed class TrainingRun : IDisposable
         _teacher?.eval();
 
         using var order = randperm(_train.Count, generator: generator);
+        using var batches = new BatchPrefetcher(_train, order, _options.BatchSize, _stepsPerEpoch, BatchPrefetcher.Enabled);
         double lossSum = 0, lr = 0;
         long images = 0;
         var dataTime = TimeSpan.Zero;
@@ -161,9 +162,10 @@ internal sealed class TrainingRun : IDisposable
             stepTime.Start();
             var dataStart = stepTime.Elapsed;
             using var scope = NewDisposeScope();
-            int start = step * _options.BatchSize, length = Math.Min(_options.BatchSize, _train.Count - start);
-            var rows = order.narrow(0, start, length);
-            var (rowImages, rowLabels) = _train.Batch(rows);
+            int length = batches.Length(step);
+            var (rowImages, rowLabels) = batches.Next();
+            using var ownedImages = rowImages;
+            using var ownedLabels = rowLabels;
             var labels = rowLabels.to(_device);
             using var batch = _augmenter.Apply(rowImages.to(_device), labels, random);
             var input = InputNormalization.Apply(batch.Pixels, _student.Input);
