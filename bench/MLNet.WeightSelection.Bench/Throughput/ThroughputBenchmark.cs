@@ -78,9 +78,11 @@ static class ThroughputBenchmark
                 }
             }
             var pyModels = string.Join(',', models.Where(m => m.PyTorch).Select(m => m.Name));
-            foreach (var line in ChildProcess.RunJsonLines(python, new[] { Repo.Python("train_throughput.py"), "--threads", threads.ToString(CultureInfo.InvariantCulture),
+            // PyTorch has only the conv models' baselines; with none selected there is nothing to run.
+            var pyLines = pyModels.Length == 0 ? Enumerable.Empty<System.Text.Json.JsonElement>() : ChildProcess.RunJsonLines(python, new[] { Repo.Python("train_throughput.py"), "--threads", threads.ToString(CultureInfo.InvariantCulture),
                          "--batch", batch.ToString(CultureInfo.InvariantCulture), "--size", size.ToString(CultureInfo.InvariantCulture),
-                         "--warmup", warmup.ToString(CultureInfo.InvariantCulture), "--steps", steps.ToString(CultureInfo.InvariantCulture), "--models", pyModels }))
+                         "--warmup", warmup.ToString(CultureInfo.InvariantCulture), "--steps", steps.ToString(CultureInfo.InvariantCulture), "--models", pyModels });
+            foreach (var line in pyLines)
             {
                 string name = line.GetProperty("model").GetString()!;
                 parameters[$"{name} ({line.GetProperty("framework").GetString()})"] = line.GetProperty("params").GetInt64();
