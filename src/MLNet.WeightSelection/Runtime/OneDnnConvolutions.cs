@@ -74,7 +74,11 @@ internal static class OneDnnConvolutions
         if (Environment.GetEnvironmentVariable(IsaVariable) is not null || Environment.GetEnvironmentVariable("DNNL_MAX_CPU_ISA") is not null) return false;
         try
         {
-            return SetEnv(IsaVariable, "AVX2", 0) == 0;
+            if (SetEnv(IsaVariable, "AVX2", 0) != 0) return false;
+            // .NET on Unix keeps its own copy of the environment, which libc's setenv does not reach: mirror the cap
+            // there so that Describe, the user's code and child processes see the setting oneDNN reads.
+            Environment.SetEnvironmentVariable(IsaVariable, "AVX2");
+            return true;
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
