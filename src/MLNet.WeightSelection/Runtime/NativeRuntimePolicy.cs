@@ -58,7 +58,7 @@ internal static class NativeRuntimePolicy
     /// <summary>What the policy has set in this process, one line per setting.</summary>
     public static IReadOnlyList<string> Describe()
     {
-        string? isa = Environment.GetEnvironmentVariable("ONEDNN_MAX_CPU_ISA") ?? Environment.GetEnvironmentVariable("DNNL_MAX_CPU_ISA");
+        string? isa = OneDnnConvolutions.IsaLimit();
         string? threshold = Environment.GetEnvironmentVariable("MALLOC_MMAP_THRESHOLD_");
         return new[]
         {

@@ -35,6 +35,9 @@ internal static class OneDnnConvolutions
     [DllImport("libc", EntryPoint = "setenv")]
     static extern int SetEnv(string name, string value, int overwrite);
 
+    [DllImport("libc", EntryPoint = "getenv")]
+    static extern IntPtr GetEnv(string name);
+
     [DllImport("libtorch_cpu", EntryPoint = "_ZN2at13globalContextEv")]
     static extern IntPtr GlobalContext();
 
@@ -56,6 +59,21 @@ internal static class OneDnnConvolutions
     [return: MarshalAs(UnmanagedType.U1)]
     static extern bool NnpackAvailable();
 
+    /// <summary>
+    /// The ISA limit oneDNN sees: the C library's ONEDNN_MAX_CPU_ISA (or DNNL_MAX_CPU_ISA), which the cap sets and
+    /// .NET's <see cref="Environment"/> does not show. Falls back to .NET's copy where libc cannot be called.
+    /// </summary>
+    internal static string? IsaLimit()
+    {
+        try
+        {
+            if (OperatingSystem.IsLinux())
+                return Marshal.PtrToStringAnsi(GetEnv(IsaVariable)) ?? Marshal.PtrToStringAnsi(GetEnv("DNNL_MAX_CPU_ISA"));
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
+        return Environment.GetEnvironmentVariable(IsaVariable) ?? Environment.GetEnvironmentVariable("DNNL_MAX_CPU_ISA");
+    }
+
     /// <summary>Whether libtorch currently uses oneDNN for convolutions; null when that cannot be asked (not Linux, or no libtorch).</summary>
     public static bool? Enabled
     {
@@ -74,11 +92,9 @@ internal static class OneDnnConvolutions
         if (Environment.GetEnvironmentVariable(IsaVariable) is not null || Environment.GetEnvironmentVariable("DNNL_MAX_CPU_ISA") is not null) return false;
         try
         {
-            if (SetEnv(IsaVariable, "AVX2", 0) != 0) return false;
-            // .NET on Unix keeps its own copy of the environment, which libc's setenv does not reach: mirror the cap
-            // there so that Describe, the user's code and child processes see the setting oneDNN reads.
-            Environment.SetEnvironmentVariable(IsaVariable, "AVX2");
-            return true;
+            // Only in the C library's environment, which oneDNN reads. .NET keeps its own copy, which child processes
+            // get, so a PyTorch started from this process keeps its own choice.
+            return SetEnv(IsaVariable, "AVX2", 0) == 0;
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
