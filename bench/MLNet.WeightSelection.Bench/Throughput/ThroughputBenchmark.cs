@@ -40,6 +40,13 @@ static class ThroughputBenchmark
         string python = args.Get("python", "/usr/bin/python3");
         var only = args.List("models", string.Join(',', Models.Select(m => m.Name))).ToHashSet();
         string resultName = args.Get("result", "throughput");
+        // "onednn" alone keeps a profile (perf record) of the library's training step free of ATen's far slower one.
+        var backEnds = args.List("conv", "aten,onednn").Select(b => b switch
+        {
+            "aten" => false,
+            "onednn" => true,
+            _ => throw new ArgumentException($"--conv takes aten, onednn or both (comma-separated), not '{b}'."),
+        }).ToArray();
         args.EnsureAllUsed();
         var models = Models.Where(m => only.Contains(m.Name)).ToArray();
         var machine = MachineInfo.Current();
@@ -63,7 +70,7 @@ static class ThroughputBenchmark
             Add(round, "TorchSharp GEMM 1024²", "-", Gemm.GflopsPerSecond(1024), "GFLOP/s");
             Add(round, "TorchSharp GEMM 2048²", "-", Gemm.GflopsPerSecond(2048), "GFLOP/s");
             // Both convolution back ends, set explicitly: the library's trainer uses oneDNN inside training steps only.
-            foreach (bool oneDnn in new[] { false, true })
+            foreach (bool oneDnn in backEnds)
             {
                 bool allowed = NativeRuntimePolicy.ConfigureConvolutions(oneDnn, Console.Error.WriteLine);
                 if (oneDnn && !allowed) throw new InvalidOperationException("oneDNN's convolution gradients are wrong on this machine; the library would train with ATen's.");
@@ -130,8 +137,9 @@ static class ThroughputBenchmark
 
     static (object Json, string Markdown) Summarize(List<Dictionary<string, object>> rows, int rounds, double vitForward, (string Name, string Spec, bool PyTorch)[] models)
     {
+        // NaN for a back end left out with --conv; the table shows it as "–".
         double Value(int round, string what, string model) =>
-            (double)rows.Single(r => (int)r["round"] == round && (string)r["what"] == what && (string)r["model"] == model)["value"];
+            rows.SingleOrDefault(r => (int)r["round"] == round && (string)r["what"] == what && (string)r["model"] == model) is { } row ? (double)row["value"] : double.NaN;
         double Median(string what, string model) => Stats.Median(Enumerable.Range(1, rounds).Select(r => Value(r, what, model)));
         var md = new StringBuilder();
         var json = new Dictionary<string, object>();
@@ -139,7 +147,7 @@ static class ThroughputBenchmark
         md.AppendLine();
         md.AppendLine("| model | TorchSharp step, oneDNN conv (library default) (img/s) | TorchSharp step, ATen conv (UseOneDnnConvolutions = false) (img/s) | PyTorch 1.13 step, oneDNN conv (img/s) | oneDNN / PyTorch | ATen / PyTorch | library trainer incl. augmentation (img/s) | data share |");
         md.AppendLine("|---|---|---|---|---|---|---|---|");
-        string F(double? v, string format, string suffix = "") => v is { } x ? x.ToString(format, CultureInfo.InvariantCulture) + suffix : "–";
+        string F(double? v, string format, string suffix = "") => v is { } x && !double.IsNaN(x) ? x.ToString(format, CultureInfo.InvariantCulture) + suffix : "–";
         foreach (var (name, _, hasPy) in models)
         {
             double aten = Median(StepLabel(false), name);
@@ -151,7 +159,7 @@ static class ThroughputBenchmark
             double? atenRatio = Ratio(StepLabel(false)), oneDnnRatio = Ratio(StepLabel(true));
             json[name] = new { torchsharp_aten_images_per_second = aten, torchsharp_onednn_images_per_second = oneDnn, pytorch_images_per_second = py, ratio_aten = atenRatio, ratio_onednn_default = oneDnnRatio, trainer_images_per_second = trainer, data_share_percent = share };
             md.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {name} | {oneDnn:F0} | {aten:F0} | {(hasPy ? F(py, "F0") : "– (not a fair baseline, see text)")} | {F(oneDnnRatio, "F2", "×")} | {F(atenRatio, "F2", "×")} | {trainer:F0} | {share:F1} % |"));
+                $"| {name} | {F(oneDnn, "F0")} | {F(aten, "F0")} | {(hasPy ? F(py, "F0") : "– (not a fair baseline, see text)")} | {F(oneDnnRatio, "F2", "×")} | {F(atenRatio, "F2", "×")} | {trainer:F0} | {share:F1} % |"));
         }
         if (!models.Any(m => m.Name == "vit_tiny_patch4_32")) return (json, md.ToString());
         double gemm1024 = Median("TorchSharp GEMM 1024²", "-");
