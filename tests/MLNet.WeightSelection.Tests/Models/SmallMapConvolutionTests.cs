@@ -50,6 +50,26 @@ public class SmallMapConvolutionTests
     }
 
     [Fact]
+    public void Without_autograd_the_module_is_called_so_its_forward_hooks_see_it()
+    {
+        using var scope = NewDisposeScope();
+        using var conv = nn.Conv2d(4, 4, 7, padding: 3, groups: 4);
+        int hookCalls = 0;
+        var hook = conv.register_forward_hook((m, input, output) => { hookCalls++; return output; });
+        var x = randn(2, 4, 2, 2);
+
+        Tensor viaModule;
+        using (no_grad()) viaModule = SmallMapConvolution.Call(conv, x);
+        Assert.Equal(1, hookCalls);
+
+        var cropped = SmallMapConvolution.Call(conv, x);
+        Assert.Equal(1, hookCalls);
+        Assert.True(cropped.requires_grad);
+        TensorAssert.Close(viaModule, cropped.detach(), 1e-5, 1e-5, "cropped vs module output");
+        hook.remove();
+    }
+
+    [Fact]
     public void Rejects_an_even_kernel()
     {
         using var scope = NewDisposeScope();

@@ -37,8 +37,8 @@ internal sealed class ConvNeXtBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        // Same as conv_dw.call(x); cheaper when the 7×7 kernel overhangs a small map.
-        var y = SmallMapConvolution.SamePadded(x, conv_dw.weight!, conv_dw.bias, conv_dw.groups);
+        // Same as conv_dw.call(x); cheaper to train when the 7×7 kernel overhangs a small map.
+        var y = SmallMapConvolution.Call(conv_dw, x);
         y = _convMlp
             ? mlp.call(norm.call(y))
             : mlp.call(norm.call(y.permute(0, 2, 3, 1))).permute(0, 3, 1, 2);

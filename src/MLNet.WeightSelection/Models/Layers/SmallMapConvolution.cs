@@ -1,3 +1,4 @@
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace MLNet.WeightSelection.Models.Layers;
@@ -13,6 +14,14 @@ namespace MLNet.WeightSelection.Models.Layers;
 /// </summary>
 internal static class SmallMapConvolution
 {
+    /// <summary>
+    /// <paramref name="conv"/>'s forward (stride 1, padding (k − 1) / 2) with the kernel cropped where autograd is
+    /// recording: the crop pays in the weight gradient. Without autograd (eval forwards, teachers, cost-counting
+    /// forward hooks) this is the module's own call.
+    /// </summary>
+    public static Tensor Call(Conv2d conv, Tensor x) =>
+        is_grad_enabled() ? SamePadded(x, conv.weight!, conv.bias, conv.groups) : conv.call(x);
+
     /// <summary>
     /// <c>conv2d(x, weight, bias, stride 1, padding (k − 1) / 2, groups)</c>, computed with the kernel cropped to the
     /// taps that meet the map. <paramref name="weight"/> is [out, in / groups, k, k] with k odd.
