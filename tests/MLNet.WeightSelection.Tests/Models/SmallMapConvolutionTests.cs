@@ -11,42 +11,55 @@ namespace MLNet.WeightSelection.Tests.Models;
 public class SmallMapConvolutionTests
 {
     [Theory]
-    [InlineData(1, 1, 7, true)]
-    [InlineData(2, 2, 7, true)]
-    [InlineData(3, 3, 7, true)]
-    [InlineData(4, 4, 7, true)]
-    [InlineData(8, 8, 7, true)]
-    [InlineData(1, 3, 7, true)]
-    [InlineData(2, 5, 5, true)]
-    [InlineData(1, 1, 3, false)]
-    [InlineData(2, 3, 5, false)]
-    public void Matches_the_full_convolution_and_its_gradients(int height, int width, int kernel, bool depthwise)
+    [InlineData(1, 1, 7, 1, true)]
+    [InlineData(2, 2, 7, 1, true)]
+    [InlineData(3, 3, 7, 1, true)]
+    [InlineData(4, 4, 7, 1, true)]
+    [InlineData(8, 8, 7, 1, true)]
+    [InlineData(1, 3, 7, 1, true)]
+    [InlineData(2, 5, 5, 1, true)]
+    [InlineData(1, 1, 3, 1, false)]
+    [InlineData(2, 3, 5, 1, false)]
+    [InlineData(2, 2, 3, 2, false)]
+    [InlineData(1, 1, 3, 2, false)]
+    [InlineData(3, 2, 3, 2, false)]
+    [InlineData(4, 4, 7, 2, false)]
+    [InlineData(5, 2, 7, 2, true)]
+    public void Matches_the_full_convolution_and_its_gradients(int height, int width, int kernel, int stride, bool depthwise)
     {
         using var scope = NewDisposeScope();
-        manual_seed(height * 100 + width * 10 + kernel);
+        manual_seed(height * 1000 + width * 100 + kernel * 10 + stride);
         const int channels = 6;
         long groups = depthwise ? channels : 2;
+        long padding = (kernel - 1) / 2;
         var weight = randn(channels, channels / groups, kernel, kernel);
         var bias = randn(channels);
         var x = randn(3, channels, height, width);
-        var upstream = randn(3, channels, height, width);
+        using var reference = nn.functional.conv2d(x, weight, bias, strides: new long[] { stride, stride }, padding: new[] { padding, padding }, groups: groups);
+        var upstream = randn_like(reference);
 
         var (expected, expectedDx, expectedDw, expectedDb) = Run(x, weight, bias, upstream,
-            (xi, w, b) => nn.functional.conv2d(xi, w, b, padding: new long[] { (kernel - 1) / 2, (kernel - 1) / 2 }, groups: groups));
+            (xi, w, b) => nn.functional.conv2d(xi, w, b, strides: new long[] { stride, stride }, padding: new[] { padding, padding }, groups: groups));
         var (actual, actualDx, actualDw, actualDb) = Run(x, weight, bias, upstream,
-            (xi, w, b) => SmallMapConvolution.SamePadded(xi, w, b, groups));
+            (xi, w, b) => SmallMapConvolution.Cropped(xi, w, b, stride, groups));
 
         TensorAssert.Close(expected, actual, 1e-5, 1e-5, "output");
         TensorAssert.Close(expectedDx, actualDx, 1e-5, 1e-5, "input gradient");
         TensorAssert.Close(expectedDw, actualDw, 1e-5, 1e-5, "weight gradient");
         TensorAssert.Close(expectedDb, actualDb, 1e-5, 1e-5, "bias gradient");
+    }
 
-        // Taps farther than H − 1 rows (W − 1 columns) from the centre get exactly zero, as they did before.
-        int centre = (kernel - 1) / 2;
-        for (int i = 0; i < kernel; i++)
-            for (int j = 0; j < kernel; j++)
-                if (Math.Abs(i - centre) > height - 1 || Math.Abs(j - centre) > width - 1)
-                    Assert.Equal(0.0, actualDw[.., .., i, j].abs().max().item<float>());
+    [Fact]
+    public void Taps_that_only_meet_padding_get_a_zero_gradient()
+    {
+        using var scope = NewDisposeScope();
+        var weight = randn(4, 1, 7, 7).requires_grad_(true);
+        SmallMapConvolution.Cropped(randn(2, 4, 2, 2), weight, null, 1, 4).sum().backward();
+        // On a 2×2 map only the taps within one row and column of the centre (2..4) meet a pixel.
+        var used = zeros(7, 7);
+        used.narrow(0, 2, 3).narrow(1, 2, 3).fill_(1);
+        Assert.Equal(0.0f, weight.grad!.abs().mul(used.neg().add(1)).max().item<float>());
+        Assert.True(weight.grad!.abs().mul(used).sum().item<float>() > 0);
     }
 
     [Fact]
@@ -73,7 +86,7 @@ public class SmallMapConvolutionTests
     public void Rejects_an_even_kernel()
     {
         using var scope = NewDisposeScope();
-        var e = Assert.Throws<ArgumentException>(() => SmallMapConvolution.SamePadded(randn(1, 2, 2, 2), randn(2, 1, 4, 4), null, 2));
+        var e = Assert.Throws<ArgumentException>(() => SmallMapConvolution.Cropped(randn(1, 2, 2, 2), randn(2, 1, 4, 4), null, 1, 2));
         Assert.Contains("4×4", e.Message);
     }
 

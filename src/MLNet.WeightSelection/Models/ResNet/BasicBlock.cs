@@ -41,8 +41,8 @@ internal sealed class BasicBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        // Same as conv.call; cheaper to train where a 3×3 kernel overhangs a 1×1 map (the last stage at 32 px).
-        var y = nn.functional.relu(bn1.call(_stride == 1 ? SmallMapConvolution.Call(conv1, x) : conv1.call(x)));
+        // Same as conv.call; cheaper to train where a 3×3 kernel overhangs a 2×2 or 1×1 map (the last stages at 32 px).
+        var y = nn.functional.relu(bn1.call(SmallMapConvolution.Call(conv1, x, _stride)));
         y = DropPath.Apply(bn2.call(SmallMapConvolution.Call(conv2, y)), DropPathRate, training);
         var shortcut = downsample is not null ? downsample.call(x) : x;
         return nn.functional.relu(y.add(shortcut)).MoveToOuterDisposeScope();

@@ -47,7 +47,7 @@ internal sealed class Bottleneck : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var y = nn.functional.relu(bn1.call(conv1.call(x)));
         // Same as conv2.call; cheaper to train where the 3×3 kernel overhangs a 1×1 map.
-        y = nn.functional.relu(bn2.call(_stride == 1 ? SmallMapConvolution.Call(conv2, y) : conv2.call(y)));
+        y = nn.functional.relu(bn2.call(SmallMapConvolution.Call(conv2, y, _stride)));
         y = DropPath.Apply(bn3.call(conv3.call(y)), DropPathRate, training);
         var shortcut = downsample is not null ? downsample.call(x) : x;
         return nn.functional.relu(y.add(shortcut)).MoveToOuterDisposeScope();
