@@ -82,6 +82,23 @@ public class SmallMapConvolutionTests
         hook.remove();
     }
 
+    [Theory]
+    [InlineData(1, 2, 1)] // same padding, stride 2 on a 2×2 map: cropped to 2×2 taps
+    [InlineData(0, 1, 1)] // no padding: not a convolution the crop computes, so the module's own call
+    [InlineData(1, 1, 2)] // dilated: likewise
+    public void Called_with_a_module_it_gives_the_module_output(int padding, int stride, int dilation)
+    {
+        using var scope = NewDisposeScope();
+        using var conv = nn.Conv2d(4, 6, 3, stride: stride, padding: padding, dilation: dilation);
+        var x = randn(2, 4, 5, 5).narrow(2, 0, stride == 2 ? 2 : 5).narrow(3, 0, stride == 2 ? 2 : 5).contiguous();
+
+        Tensor expected;
+        using (no_grad()) expected = conv.call(x);
+        var actual = SmallMapConvolution.Call(conv, x);
+
+        TensorAssert.Close(expected, actual.detach(), 1e-5, 1e-5, $"padding {padding}, stride {stride}, dilation {dilation}");
+    }
+
     [Fact]
     public void Rejects_an_even_kernel()
     {

@@ -1,3 +1,4 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -14,12 +15,21 @@ namespace MLNet.WeightSelection.Models.Layers;
 internal static class SmallMapConvolution
 {
     /// <summary>
-    /// <paramref name="conv"/>'s forward (padding (k − 1) / 2, the given <paramref name="stride"/>) with the kernel
-    /// cropped where autograd is recording: the crop pays in the weight gradient. Without autograd (eval forwards,
-    /// teachers, cost-counting forward hooks) this is the module's own call.
+    /// <paramref name="conv"/>'s forward, with the kernel cropped where autograd is recording and the convolution is
+    /// one this class computes (odd square kernel, padding (k − 1) / 2 with zeros, the same stride on both axes, no
+    /// dilation): the crop pays in the weight gradient. Otherwise, and without autograd (eval forwards, teachers,
+    /// cost-counting forward hooks), the module's own call.
     /// </summary>
-    public static Tensor Call(Conv2d conv, Tensor x, long stride = 1) =>
-        is_grad_enabled() ? Cropped(x, conv.weight!, conv.bias, stride, conv.groups) : conv.call(x);
+    public static Tensor Call(Conv2d conv, Tensor x)
+    {
+        if (!is_grad_enabled()) return conv.call(x);
+        long kernel = conv.kernel_size[0];
+        bool croppable = kernel % 2 == 1 && conv.kernel_size.All(k => k == kernel)
+            && conv.padding is { } padding && padding.All(p => p == (kernel - 1) / 2)
+            && conv.stride.All(s => s == conv.stride[0]) && conv.dilation.All(d => d == 1)
+            && conv.padding_mode == PaddingModes.Zeros;
+        return croppable ? Cropped(x, conv.weight!, conv.bias, conv.stride[0], conv.groups) : conv.call(x);
+    }
 
     /// <summary>
     /// <c>conv2d(x, weight, bias, stride, padding (k − 1) / 2, groups)</c>, computed with the kernel cropped to the

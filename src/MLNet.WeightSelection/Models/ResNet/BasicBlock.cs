@@ -16,13 +16,11 @@ internal sealed class BasicBlock : nn.Module<Tensor, Tensor>
     readonly Conv2d conv2;
     readonly BatchNorm2d bn2;
     readonly Sequential? downsample;
-    readonly int _stride;
 
     /// <summary>Creates the block.</summary>
     public BasicBlock(int inplanes, int planes, int stride, Sequential? downsample, double dropPath) : base(nameof(BasicBlock))
     {
         DropPathRate = dropPath;
-        _stride = stride;
         conv1 = nn.Conv2d(inplanes, planes, 3, stride: stride, padding: 1, bias: false);
         bn1 = ResNetLayers.BatchNorm(planes);
         conv2 = nn.Conv2d(planes, planes, 3, padding: 1, bias: false);
@@ -42,7 +40,7 @@ internal sealed class BasicBlock : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         // Same as conv.call; cheaper to train where a 3×3 kernel overhangs a 2×2 or 1×1 map (the last stages at 32 px).
-        var y = nn.functional.relu(bn1.call(SmallMapConvolution.Call(conv1, x, _stride)));
+        var y = nn.functional.relu(bn1.call(SmallMapConvolution.Call(conv1, x)));
         y = DropPath.Apply(bn2.call(SmallMapConvolution.Call(conv2, y)), DropPathRate, training);
         var shortcut = downsample is not null ? downsample.call(x) : x;
         return nn.functional.relu(y.add(shortcut)).MoveToOuterDisposeScope();

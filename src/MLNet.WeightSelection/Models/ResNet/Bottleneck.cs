@@ -14,7 +14,6 @@ internal sealed class Bottleneck : nn.Module<Tensor, Tensor>
     readonly Conv2d conv1;
     readonly BatchNorm2d bn1;
     readonly Conv2d conv2;
-    readonly int _stride;
     readonly BatchNorm2d bn2;
     readonly Conv2d conv3;
     readonly BatchNorm2d bn3;
@@ -24,7 +23,6 @@ internal sealed class Bottleneck : nn.Module<Tensor, Tensor>
     public Bottleneck(int inplanes, int planes, int stride, Sequential? downsample, double dropPath) : base(nameof(Bottleneck))
     {
         DropPathRate = dropPath;
-        _stride = stride;
         conv1 = nn.Conv2d(inplanes, planes, 1, bias: false);
         bn1 = ResNetLayers.BatchNorm(planes);
         conv2 = nn.Conv2d(planes, planes, 3, stride: stride, padding: 1, bias: false);
@@ -47,7 +45,7 @@ internal sealed class Bottleneck : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var y = nn.functional.relu(bn1.call(conv1.call(x)));
         // Same as conv2.call; cheaper to train where the 3×3 kernel overhangs a 1×1 map.
-        y = nn.functional.relu(bn2.call(SmallMapConvolution.Call(conv2, y, _stride)));
+        y = nn.functional.relu(bn2.call(SmallMapConvolution.Call(conv2, y)));
         y = DropPath.Apply(bn3.call(conv3.call(y)), DropPathRate, training);
         var shortcut = downsample is not null ? downsample.call(x) : x;
         return nn.functional.relu(y.add(shortcut)).MoveToOuterDisposeScope();
