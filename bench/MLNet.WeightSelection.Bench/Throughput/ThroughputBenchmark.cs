@@ -26,7 +26,10 @@ static class ThroughputBenchmark
         ("resnet18_half", "resnet18_half", true),
         ("convnext_femto", "convnext_femto", true),
         ("vit_tiny_patch4_32", VitJson, false),
+        // Not in the default set (no PyTorch baseline); for A/B runs of the library with --models.
+        ("efficientnet_b0", "efficientnet_b0", false),
     };
+    static readonly string DefaultModels = "resnet18_half,convnext_femto,vit_tiny_patch4_32";
 
     public static int Run(Args args, string[] raw)
     {
@@ -38,7 +41,9 @@ static class ThroughputBenchmark
         int steps = args.Int("steps", 20);
         int trainerSteps = args.Int("trainer-steps", 20);
         string python = args.Get("python", "/usr/bin/python3");
-        var only = args.List("models", string.Join(',', Models.Select(m => m.Name))).ToHashSet();
+        var only = args.List("models", DefaultModels).ToHashSet();
+        if (only.FirstOrDefault(m => Models.All(known => known.Name != m)) is { } unknown)
+            throw new ArgumentException($"--models: no model '{unknown}'; known: {string.Join(", ", Models.Select(m => m.Name))}.");
         string resultName = args.Get("result", "throughput");
         // "onednn" alone keeps a profile (perf record) of the library's training step free of ATen's far slower one.
         var backEnds = args.List("conv", "aten,onednn").Select(b => b switch

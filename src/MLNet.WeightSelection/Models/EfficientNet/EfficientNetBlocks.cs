@@ -75,7 +75,7 @@ internal sealed class DepthwiseSeparableConv : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = nn.functional.silu(bn1.call(conv_dw.call(x)));
+        var y = nn.functional.silu(bn1.call(SmallMapConvolution.Call(conv_dw, x))); // conv_dw.call, cropped on small maps
         if (se is not null) y = se.call(y);
         y = bn2.call(conv_pw.call(y));
         if (_config.HasSkip) y = DropPath.Apply(y, _config.DropPathRate, training).add(x);
@@ -116,7 +116,7 @@ internal sealed class InvertedResidual : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var y = nn.functional.silu(bn1.call(conv_pw.call(x)));
-        y = nn.functional.silu(bn2.call(conv_dw.call(y)));
+        y = nn.functional.silu(bn2.call(SmallMapConvolution.Call(conv_dw, y))); // conv_dw.call, cropped on small maps
         if (se is not null) y = se.call(y);
         y = bn3.call(conv_pwl.call(y));
         if (_config.HasSkip) y = DropPath.Apply(y, _config.DropPathRate, training).add(x);
