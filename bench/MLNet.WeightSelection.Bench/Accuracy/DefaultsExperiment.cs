@@ -12,12 +12,14 @@ using MLNet.WeightSelection.Training;
 namespace MLNet.WeightSelection.Bench.Accuracy;
 
 /// <summary>
-/// Issue 13: <c>fmnist-defaults [--sizes 1000,5000] [--seeds 1,2,3] [--methods new,new-noadapt,random]</c>. The estimator
+/// Issue 13: <c>fmnist-defaults [--sizes 1000,5000] [--seeds 1,2,3] [--methods new,new-adapt,new-noadapt,random,featurizer]</c>. The estimator
 /// (<c>InitializeFromTeacher</c> → <c>Fit</c>, exactly what a user calls) on class-balanced Fashion-MNIST subsets (the
 /// same subsets as <c>fmnist-resnet</c> for a seed), 28 px grey images as planar pixels, the ImageNet ResNet-18 from
 /// ML.NET's package as the teacher, resnet18_half as the student, tested on all 10,000 test images through the fitted
-/// ML.NET model. "new" is the library's defaults; "new-noadapt" the same without teacher adaptation (and so without
-/// distillation); "random" the defaults from random init. Options after the methods override single settings for
+/// ML.NET model. "new-adapt" is the library's defaults with teacher adaptation (and so logit distillation) set on,
+/// "new-noadapt" with it set off; "new" is the library's defaults as they are, stored as whichever of the two the recipe
+/// resolves to for the run's data (<see cref="TrainingRecipe.Adapts"/>), and the summary marks that one as the default;
+/// "random" the defaults from random init. Options after the methods override single settings for
 /// exploration (--image-size, --epochs, --batch, --lr, --adapt-epochs, --aa, --ema off, --distill off), and every
 /// override is part of the run's key. The featurizer and the previous recipe are read from fmnist_resnet.runs.jsonl.
 /// </summary>
@@ -63,8 +65,9 @@ static class DefaultsExperiment
             var (subset, testRows) = dataName == "digits"
                 ? trainSet.Split(size / Classes, seed)
                 : (FashionMnist.Balanced(trainSet.Rows(), size / Classes, seed), testSet.Rows());
-            foreach (var method in methods)
+            foreach (var asked in methods)
             {
+                string method = asked == "new" ? DefaultVariant(trainSet, size, overrides) : asked;
                 string key = $"{method}|{size}|{seed}|{overrideKey}{(tag.Length > 0 ? "|" + tag : "")}";
                 if (store.Has(key)) { Console.Error.WriteLine($"Already done: {key}"); continue; }
                 Console.Error.WriteLine($"[{DateTime.Now:HH:mm:ss}] {key} (load {string.Join(" / ", MachineInfo.LoadAverageNow())}) ...");
@@ -73,9 +76,24 @@ static class DefaultsExperiment
                     : Train(method, overrides, trainSet, subset, testSet, testRows, size, seed));
             }
         }
-        WriteSummary(store, storeName, raw, machine, started);
+        WriteSummary(store, storeName, raw, machine, started, trainSet);
         return 0;
     }
+
+    /// <summary>What the library's defaults resolve to for a run: "new-adapt" when the recipe adapts the teacher, else "new-noadapt".</summary>
+    static string DefaultVariant(GreyImageSet trainSet, int size, IReadOnlyDictionary<string, string> overrides)
+    {
+        if (overrides.ContainsKey("adapt-epochs") || overrides.ContainsKey("adapt-lr")) return "new-adapt";
+        var (images, validation) = Split(size);
+        int imageSize = overrides.TryGetValue("image-size", out var s) ? int.Parse(s, CultureInfo.InvariantCulture) : FittedImageSize(trainSet);
+        var profile = new DataProfile(images, validation, Classes, imageSize, SelectsFromTeacher: true, TeacherImageSize: ResNetTeacher.ImageSize);
+        return TrainingRecipe.Adapts(profile) ? "new-adapt" : "new-noadapt";
+    }
+
+    /// <summary>The estimator's split of the rows into training and validation images (a tenth held out).</summary>
+    static (int Training, int Validation) Split(int size) => (size - size / 10, size / 10);
+
+    static int FittedImageSize(GreyImageSet trainSet) => TrainingRecipe.ImageSize(null, trainSet.Side, ResNetTeacher.ImageSize, 8);
 
     /// <summary>The rows as planar 1×S×S pixels (0–255) and class names.</summary>
     static IDataView View(MLContext ml, GreyImageSet data, IReadOnlyList<(int Row, int Label)> rows)
@@ -113,6 +131,7 @@ static class DefaultsExperiment
             Initialization = method == "random" ? Initialization.Random : Initialization.WeightSelection,
         };
         if (method == "new-noadapt") options.TeacherAdaptation = TeacherAdaptationOptions.Off;
+        if (method == "new-adapt") options.TeacherAdaptation = new TeacherAdaptationOptions();
         string? O(string name) => overrides.TryGetValue(name, out var v) ? v : null;
         double D(string v) => double.Parse(v, CultureInfo.InvariantCulture);
         if (O("image-size") is { } s) options.ImageSize = int.Parse(s, CultureInfo.InvariantCulture);
@@ -126,8 +145,8 @@ static class DefaultsExperiment
         if (O("aa") is { } aa || O("mix") is not null)
         {
             // Start from what the recipe would fit, then change only the named part.
-            int images = size - size / 10;
-            int imageSize = options.ImageSize ?? TrainingRecipe.ImageSize(null, trainSet.Side, 224, 8);
+            int images = Split(size).Training;
+            int imageSize = options.ImageSize ?? FittedImageSize(trainSet);
             var a = TrainingRecipe.Augmentation(imageSize, images, Classes);
             if (O("aa") is { } aaSpec) a.RandAugment = RandAugmentOptions.Parse(aaSpec);
             if (O("mix") is { } mix)
@@ -144,6 +163,8 @@ static class DefaultsExperiment
         var clock = Stopwatch.StartNew();
         using var model = ml.Transforms.InitializeFromTeacher(options).Fit(keys.Transform(train));
         double fitSeconds = clock.Elapsed.TotalSeconds;
+        if (method.StartsWith("new-", StringComparison.Ordinal) && (model.TeacherAdaptation is not null) != (method == "new-adapt"))
+            throw new InvalidOperationException($"The {method} run {(model.TeacherAdaptation is null ? "did not adapt" : "adapted")} the teacher.");
         clock.Restart();
         var metrics = ml.MulticlassClassification.Evaluate(model.Transform(keys.Transform(test)), "Label");
         double testSeconds = clock.Elapsed.TotalSeconds;
@@ -190,7 +211,7 @@ static class DefaultsExperiment
 
     static string Ratio(IEnumerable<System.Text.Json.Nodes.JsonObject> runs) => Mean(runs, "compute_ratio", "F0") is { Length: > 0 } r ? r + "×" : "";
 
-    static void WriteSummary(RunStore store, string storeName, string[] raw, MachineInfo machine, DateTime started)
+    static void WriteSummary(RunStore store, string storeName, string[] raw, MachineInfo machine, DateTime started, GreyImageSet trainSet)
     {
         var runs = store.All();
         bool digits = storeName == "digits_defaults";
@@ -200,8 +221,9 @@ static class DefaultsExperiment
             ? "scikit-learn digits (8×8 scans; the rows not trained on are the test set), resnet18_half through `Fit` with the ImageNet ResNet-18 teacher; mean ± sample std over seeds (n)."
             : "Fashion-MNIST test accuracy (all 10,000 test images), resnet18_half through `Fit` with the ImageNet ResNet-18 teacher; mean ± sample std over seeds (n).");
         md.AppendLine(digits
-            ? "The featurizer is ResNet-18 at 224 px + LbfgsMaximumEntropy on the same training and test rows; \"new\" is the library's defaults, \"new-noadapt\" the same without teacher adaptation (so without distillation)."
+            ? "The featurizer is ResNet-18 at 224 px + LbfgsMaximumEntropy on the same training and test rows."
             : "\"previous\" is the recipe before issue 13 at 32 px (fmnist_resnet); the featurizer is ResNet-18 at 224 px + LbfgsMaximumEntropy.");
+        md.AppendLine("\"new-adapt\" is the library's recipe with teacher adaptation and logit distillation, \"new-noadapt\" without them; \"(default)\" marks what the library's defaults resolve to at that size.");
         md.AppendLine();
         md.AppendLine("| training images | variant | test accuracy | MMACs/image | featurizer ÷ student | fit time (s) |");
         md.AppendLine("|---|---|---|---:|---:|---:|");
@@ -211,8 +233,9 @@ static class DefaultsExperiment
             foreach (var group in runs.Where(r => (int)r["size"]! == size).GroupBy(r => ((string)r["key"]!).Split('|', 3)[0] + " " + ((string)r["key"]!).Split('|', 4)[3]).OrderBy(g => g.Key, StringComparer.Ordinal))
             {
                 var acc = group.Select(r => 100 * (double)r["test_accuracy"]!).ToList();
+                string label = group.Key.Trim() == DefaultVariant(trainSet, size, new Dictionary<string, string>()) ? group.Key.Trim() + " (default)" : group.Key.Trim();
                 md.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {size:N0} | {group.Key.Trim()} | {F(acc)} | {Mean(group, "student_mmacs_per_image", "F1")} | {Ratio(group)} | {Mean(group, "fit_seconds", "F0")} |"));
+                    $"| {size:N0} | {label} | {F(acc)} | {Mean(group, "student_mmacs_per_image", "F1")} | {Ratio(group)} | {Mean(group, "fit_seconds", "F0")} |"));
             }
             foreach (var method in new[] { "ws", "random", "featurizer" })
             {

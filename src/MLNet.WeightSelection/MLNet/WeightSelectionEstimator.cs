@@ -114,12 +114,11 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
                 var selection = selects ? StudentFactory.Selection(o, teacher!.Spec, spec) with { ClassifierKeys = student.ClassifierKeys } : null;
                 var plan = selection is null ? null : StudentFactory.CheckSelectable(teacher!, student, selection);
                 // Fitted again now that the image sizes are known: they decide whether the teacher is adapted by default.
+                // The image count is not known yet, so this fit assumes the smallest data (one image per class), where
+                // the default adapts whenever the sizes say so; the check is repeated once the data is read.
                 var early = teacher is null ? provisional : TrainingRecipe.Fit(settings,
-                    new DataProfile(1000, hasValidation ? 100 : 0, label.ClassCount, spec.ImageSize, selects, teacher.Spec.ImageSize), seed, t => ConfigureRun(t, o));
-                if (early.Student.Distillation is LogitDistillation && early.TeacherAdaptation is null && teacher!.Model.NumClasses != label.ClassCount)
-                    throw new ArgumentException(
-                        $"Logit distillation needs a teacher whose classifier has the label's {label.ClassCount} classes, but {o.Teacher!.Description} has {teacher.Model.NumClasses}. " +
-                        "Leave TeacherAdaptation on (it gives the teacher these classes), use DistillationOptions.Features, or a teacher fine-tuned on these classes.");
+                    new DataProfile(label.ClassCount, hasValidation ? 100 : 0, label.ClassCount, spec.ImageSize, selects, teacher.Spec.ImageSize), seed, t => ConfigureRun(t, o));
+                CheckLogitTeacher(early, teacher, label.ClassCount, o);
 
                 var device = DeviceChoice.Resolve(o.Device, _env, Log);
                 var (steps, temporaries) = PixelPipeline.Build(_ml, image, spec.ImageSize);
@@ -131,6 +130,7 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
                     var recipe = TrainingRecipe.Fit(settings, new DataProfile(train.Count, validation?.Count ?? 0, label.ClassCount, spec.ImageSize, selects, teacher?.Spec.ImageSize), seed,
                         t => ConfigureRun(t, o));
                     Log(recipe.Summary);
+                    CheckLogitTeacher(recipe, teacher, label.ClassCount, o);
                     o.RecipeCallback?.Invoke(recipe);
 
                     TrainingResult? adaptation = null;
@@ -197,6 +197,16 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
         {
             throw cancel.Explain(e);
         }
+    }
+
+    /// <summary>Logit distillation from a teacher used as given needs its classifier to have the label's classes.</summary>
+    static void CheckLogitTeacher(FittedRecipe recipe, TeacherHandle? teacher, int classes, WeightSelectionOptions o)
+    {
+        if (recipe.Student.Distillation is not LogitDistillation || recipe.TeacherAdaptation is not null || teacher is null || teacher.Model.NumClasses == classes) return;
+        throw new ArgumentException(
+            $"Logit distillation needs a teacher whose classifier has the label's {classes} classes, but {o.Teacher!.Description} has {teacher.Model.NumClasses}" +
+            (recipe.Choices.FirstOrDefault(c => c.Name == nameof(RecipeSettings.TeacherAdaptation)) is { WasSet: false, Reason: { Length: > 0 } why } ? $", and the recipe does not adapt it ({why})" : "") + ". " +
+            "Set TeacherAdaptation = new TeacherAdaptationOptions() (it gives the teacher these classes), use DistillationOptions.Features, or a teacher fine-tuned on these classes.");
     }
 
     /// <summary>Fine-tunes a copy of the teacher (<see cref="TeacherAdaptation"/>), reporting progress like the student's training.</summary>

@@ -130,8 +130,10 @@ public sealed class WeightSelectionOptions
 
     /// <summary>
     /// Fine-tunes a copy of the teacher on the training data first (at the student's image size, classifier reset to
-    /// the label's classes), then selects the student from it and distills from it. Default: null, fitted: on whenever
-    /// the student is selected from a teacher. <see cref="TeacherAdaptationOptions.Off"/> turns it off. It costs a
+    /// the label's classes), then selects the student from it and distills from it. Default: null, fitted: on when the
+    /// student is selected from a teacher made for another image size than the training size and there are fewer than
+    /// <see cref="TrainingRecipe.AdaptationMaxImagesPerClass"/> training images per class (<see cref="TrainingRecipe.Adapts"/>).
+    /// <see cref="TeacherAdaptationOptions.Off"/> turns it off. It costs a
     /// teacher training run of a sixth of the student's epochs, and the teacher's forward pass in every student step
     /// while distilling.
     /// </summary>

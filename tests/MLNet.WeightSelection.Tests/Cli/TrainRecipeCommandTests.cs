@@ -215,7 +215,8 @@ public class TrainRecipeCommandTests
             "--validation-fraction <validation-fraction>", "the test split is never seen in training", "[default: 0.1]",
             "--no-ema Turn the fitted model EMA off",
             "--no-adapt-teacher Select the student from the teacher as given.",
-            "--adapt-epochs <adapt-epochs> Epochs of the teacher's adaptation. Default: fitted",
+            "and fewer than 300 training images per class, the teacher is first fine-tuned",
+            "--adapt-epochs <adapt-epochs> Epochs of the teacher's adaptation; setting it adapts the teacher whatever the data size. Default: fitted",
             "features, or none. Default: fitted, logits when the teacher is adapted, else none.",
             "added to the fitted augmentation",
         })

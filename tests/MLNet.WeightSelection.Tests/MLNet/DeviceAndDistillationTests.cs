@@ -86,6 +86,26 @@ public class DeviceAndDistillationTests
     }
 
     [Fact]
+    public void Logit_distillation_is_refused_before_training_when_the_data_is_large_enough_that_the_teacher_is_not_adapted()
+    {
+        // 300 images per class: the recipe uses the teacher as given (TrainingRecipe.AdaptationMaxImagesPerClass), so the
+        // 10-class tiny teacher cannot give logits for 3 classes. This is known only once the data is counted.
+        var (ml, _, options) = Setup();
+        string folder = TestPaths.NewTempDirectory();
+        var data = TestImages.LoadKeyed(ml, TestImages.Colours(folder, perClass: TrainingRecipe.AdaptationMaxImagesPerClass, size: 4), folder);
+        options.TeacherAdaptation = null;
+        options.Distillation = DistillationOptions.Logits();
+        var epochs = new List<EpochMetrics>();
+        options.MetricsCallback = epochs.Add;
+        options.TeacherAdaptationMetricsCallback = epochs.Add;
+        var e = Assert.Throws<ArgumentException>(() => ml.Transforms.InitializeFromTeacher(options).Fit(data));
+        Assert.Contains("label's 3 classes", e.Message);
+        Assert.Contains($"the recipe does not adapt it (300 images per class: adapting paid only below {TrainingRecipe.AdaptationMaxImagesPerClass})", e.Message);
+        Assert.Contains("TeacherAdaptation = new TeacherAdaptationOptions()", e.Message);
+        Assert.Empty(epochs);
+    }
+
+    [Fact]
     public void Feature_distillation_trains_with_the_teacher()
     {
         var (ml, data, options) = Setup();

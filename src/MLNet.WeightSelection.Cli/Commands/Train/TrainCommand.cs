@@ -149,12 +149,14 @@ internal static class TrainCommand
         var noAdaptTeacher = new Option<bool>("--no-adapt-teacher")
         {
             Description = "Select the student from the teacher as given. Default: with --init selection and a teacher made for another image "
-                + "size than the training size (ImageNet teachers: 224 px), the teacher is first fine-tuned on the training split at the "
-                + "student's image size with its classifier reset to these classes, the student is selected from it and distills its logits.",
+                + "size than the training size (ImageNet teachers: 224 px) and fewer than 300 training images per class, the teacher is "
+                + "first fine-tuned on the training split at the student's image size with its classifier reset to these classes, the "
+                + "student is selected from it and distills its logits.",
         };
         var adaptEpochs = new Option<int?>("--adapt-epochs")
         {
-            Description = "Epochs of the teacher's adaptation. Default: fitted, a sixth of the student's epochs (at least 1).",
+            Description = "Epochs of the teacher's adaptation; setting it adapts the teacher whatever the data size. Default: fitted, "
+                + "a sixth of the student's epochs (at least 1), when the recipe adapts.",
         };
 
         var selection = SelectionOptions();
