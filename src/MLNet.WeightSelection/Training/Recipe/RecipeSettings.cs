@@ -37,7 +37,7 @@ public sealed record RecipeSettings
     /// <summary>Distillation; null: logit distillation from the adapted teacher when the teacher is adapted, else none.</summary>
     public DistillationOptions? Distillation { get; init; }
 
-    /// <summary>Teacher adaptation; null: on when the student is selected from a teacher.</summary>
+    /// <summary>Teacher adaptation; null: fitted (<see cref="TrainingRecipe.Adapts"/>: a teacher made for another image size, fewer than <see cref="TrainingRecipe.AdaptationMaxImagesPerClass"/> images per class).</summary>
     public TeacherAdaptationOptions? TeacherAdaptation { get; init; }
 
     /// <summary>AdamW's weight decay (not fitted). Default: 0.05.</summary>
