@@ -107,7 +107,7 @@ public sealed class WeightSelectionOptions
 
     /// <summary>
     /// Augmentation on the cached image tensors: a crop (translation for small images, random resized otherwise), flip,
-    /// RandAugment (off unless <see cref="AugmentationOptions.RandAugment"/> is set), mixup, cutmix, random erasing.
+    /// RandAugment (<see cref="AugmentationOptions.RandAugment"/>), mixup, cutmix, random erasing.
     /// Default: null, fitted to the image size and the images per class (<see cref="TrainingRecipe.Augmentation"/>);
     /// <see cref="AugmentationOptions.Default"/> is the paper's recipe, <see cref="AugmentationOptions.None"/> turns it off.
     /// </summary>
@@ -116,8 +116,9 @@ public sealed class WeightSelectionOptions
     /// <summary>
     /// RandAugment (timm's <c>--aa</c>, <see cref="RandAugmentOptions.Parse"/>) added to <see cref="Augmentation"/>,
     /// whether that is fitted or set, so it can be asked for without fixing the rest of the augmentation. Setting it
-    /// here and in <see cref="AugmentationOptions.RandAugment"/> too is an error. Default: null (off when the
-    /// augmentation is fitted).
+    /// here and in <see cref="AugmentationOptions.RandAugment"/> too is an error. Default: null (fitted: the paper's
+    /// <c>rand-m9-mstd0.5-inc1</c> below <see cref="TrainingRecipe.RandAugmentMaxImagesPerClass"/> images per class, else
+    /// off); <see cref="RandAugmentOptions.Off"/> turns it off.
     /// </summary>
     public RandAugmentOptions? RandAugment { get; set; }
 

@@ -35,7 +35,7 @@ public sealed class AugmentationOptions
     public bool HorizontalFlip { get; set; } = true;
 
     /// <summary>
-    /// RandAugment after the crop and flip, before erasing and mixing (timm's order); null turns it off. Default: null.
+    /// RandAugment after the crop and flip, before erasing and mixing (timm's order); null (or <see cref="RandAugmentOptions.Off"/>) turns it off. Default: null.
     /// <see cref="RandAugmentOptions.Parse"/> reads timm's <c>--aa</c> string, such as the paper's <c>rand-m9-mstd0.5-inc1</c>.
     /// </summary>
     public RandAugmentOptions? RandAugment { get; set; }
@@ -109,7 +109,7 @@ public sealed class AugmentationOptions
     /// <summary>A one-line description of every setting (used in logs and checkpoint fingerprints).</summary>
     public override string ToString() => FormattableString.Invariant(
         $"{CropText()} flip={HorizontalFlip} mixup={MixupAlpha} cutmix={CutmixAlpha} mixProb={MixProbability} switch={SwitchProbability} erase={RandomErasing}")
-        + (RandAugment is null ? "" : $" randaug={RandAugment}");
+        + (RandAugment is null or { IsOff: true } ? "" : $" randaug={RandAugment}");
 
     // The random resized crop keeps its long form, so fingerprints of runs that use it stay as they were.
     string CropText() => RandomResizedCrop

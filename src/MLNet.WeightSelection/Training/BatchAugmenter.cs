@@ -55,7 +55,7 @@ internal sealed class BatchAugmenter
             // timm fills RandAugment's uncovered pixels with the model's mean colour rounded to 0–255 (img_mean).
             _fill[rgb] = MathF.Round(_noiseMean[rgb]);
         }
-        if (options.RandAugment is not null) _randAugment = new RandAugment(options.RandAugment);
+        if (options.RandAugment is { IsOff: false }) _randAugment = new RandAugment(options.RandAugment);
     }
 
     /// <summary>True when the batch loss must use soft targets (mixup or cutmix can fire).</summary>

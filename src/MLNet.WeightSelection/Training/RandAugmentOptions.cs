@@ -41,6 +41,15 @@ public sealed class RandAugmentOptions
     /// <summary>The paper's recipe, <c>rand-m9-mstd0.5-inc1</c>. A new object on each call.</summary>
     public static RandAugmentOptions Default => new();
 
+    /// <summary>
+    /// No RandAugment, where the fitted recipe would add it (<see cref="RecipeSettings.RandAugment"/>,
+    /// <c>WeightSelectionOptions.RandAugment</c>). In <see cref="AugmentationOptions.RandAugment"/> it is the same as null.
+    /// </summary>
+    public static RandAugmentOptions Off { get; } = new() { IsOff = true };
+
+    /// <summary>True for <see cref="Off"/>.</summary>
+    public bool IsOff { get; private init; }
+
     static readonly Regex Section = new("^([a-z]+)([0-9].*)$", RegexOptions.CultureInvariant);
 
     /// <summary>
@@ -92,6 +101,7 @@ public sealed class RandAugmentOptions
     /// <summary>Throws <see cref="ArgumentException"/> naming the first value out of range.</summary>
     public void Validate()
     {
+        if (IsOff) return;
         if (NumLayers < 1) throw new ArgumentException($"RandAugment.NumLayers must be >= 1; got {NumLayers}.");
         if (!(MagnitudeMax > 0) || !double.IsFinite(MagnitudeMax)) throw new ArgumentException($"RandAugment.MagnitudeMax must be finite and > 0; got {MagnitudeMax}.");
         if (!(Magnitude >= 0) || !double.IsFinite(Magnitude)) throw new ArgumentException($"RandAugment.Magnitude must be finite and >= 0 (draws above MagnitudeMax are clipped, as in timm); got {Magnitude}.");
@@ -103,6 +113,7 @@ public sealed class RandAugmentOptions
     /// <summary>The timm config string of these settings (every section spelled out), with the translation share when it is not timm's 0.45.</summary>
     public override string ToString()
     {
+        if (IsOff) return "off";
         string std = double.IsPositiveInfinity(MagnitudeStd) ? "101" : MagnitudeStd.ToString("R", CultureInfo.InvariantCulture);
         string text = FormattableString.Invariant($"rand-m{Magnitude:R}-mstd{std}-mmax{MagnitudeMax:R}-n{NumLayers}-p{Probability:R}-inc{(Increasing ? 1 : 0)}");
         return TranslatePercent == 0.45 ? text : text + FormattableString.Invariant($" translate={TranslatePercent:R}");

@@ -256,6 +256,10 @@ public class TrainOptionsCommandTests
         Assert.True(run.ExitCode == 0, run.ToString());
         Assert.Equal("rand-m9-mstd0.5-mmax10-n2-p0.5-inc1 (set)", SummaryValue(run.Out, "randaugment"));
 
+        var none = Ws.Run(ResNetRun(data, tmp.File("none"), "--epochs", "1", "--aa", "none"));
+        Assert.True(none.ExitCode == 0, none.ToString());
+        Assert.Equal("off (set)", SummaryValue(none.Out, "randaugment"));
+
         var bad = Ws.Run(ResNetRun(data, tmp.File("bad"), "--epochs", "1", "--aa", "rand-m9-q3"));
         Assert.Equal(2, bad.ExitCode); // a parse error, like an unknown --device
         Assert.Contains("--aa: RandAugment config 'rand-m9-q3': unknown section 'q'", bad.Error);

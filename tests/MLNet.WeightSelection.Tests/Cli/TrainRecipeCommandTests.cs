@@ -73,7 +73,7 @@ public class TrainRecipeCommandTests
         Assert.Contains($"padcrop={16 / 8}", augmentation);
         Assert.Contains("mixup=0 cutmix=0", augmentation);
         Assert.Contains("(fitted: translation crop for small images", augmentation);
-        Assert.StartsWith("off (fitted: ", SummaryValue(run.Out, "randaugment"));
+        Assert.Equal($"{RandAugmentOptions.Parse(TrainingRecipe.FittedRandAugment)} (fitted: the paper's below 300 images per class)", SummaryValue(run.Out, "randaugment"));
 
         // The teacher was adapted first, shown as its own epochs, and the student selected from it.
         int teacherLine = run.Out.IndexOf("  teacher epoch 1/1  loss ", StringComparison.Ordinal);
@@ -218,7 +218,7 @@ public class TrainRecipeCommandTests
             "and fewer than 300 training images per class, the teacher is first fine-tuned",
             "--adapt-epochs <adapt-epochs> Epochs of the teacher's adaptation; setting it adapts the teacher whatever the data size. Default: fitted",
             "features, or none. Default: fitted, logits when the teacher is adapted, else none.",
-            "added to the fitted augmentation",
+            "in the fitted augmentation; runs after the crop and flip; none turns it off. Default: fitted, the paper's below 300 training images per class",
         })
             Assert.Contains(expected, text);
         Assert.DoesNotContain("[default: 10]", text);

@@ -3,7 +3,10 @@ using Xunit;
 
 namespace MLNet.WeightSelection.Tests.Training;
 
-/// <summary><see cref="RecipeSettings.RandAugment"/>: RandAugment on top of the augmentation, fitted or set, without changing the caller's object.</summary>
+/// <summary>
+/// <see cref="RecipeSettings.RandAugment"/>: RandAugment in place of the fitted one, on top of an augmentation that is
+/// fitted or set, or <see cref="RandAugmentOptions.Off"/>, without changing the caller's object.
+/// </summary>
 public class RecipeRandAugmentSettingTests
 {
     static readonly DataProfile SmallImages = new(TrainingImages: 90, ValidationImages: 9, Classes: 3, ImageSize: 16, SelectsFromTeacher: true);
@@ -26,13 +29,43 @@ public class RecipeRandAugmentSettingTests
     }
 
     [Fact]
-    public void Without_it_the_fitted_augmentation_has_no_RandAugment()
+    public void Without_it_small_data_gets_the_papers_RandAugment_for_student_and_teacher_and_larger_data_none()
     {
         var recipe = TrainingRecipe.Fit(new RecipeSettings(), SmallImages, seed: 1);
-        Assert.Null(recipe.Student.Augmentation.RandAugment);
+        string paper = RandAugmentOptions.Parse(TrainingRecipe.FittedRandAugment).ToString();
+        Assert.Equal(paper, recipe.Student.Augmentation.RandAugment?.ToString());
+        Assert.Equal(paper, recipe.TeacherAdaptation!.Augmentation.RandAugment?.ToString());
         var choice = recipe.Choices.Single(c => c.Name == nameof(RecipeSettings.RandAugment));
-        Assert.Equal("off", choice.Value);
+        Assert.Equal(paper, choice.Value);
         Assert.False(choice.WasSet);
+        Assert.Equal($"the paper's below {TrainingRecipe.RandAugmentMaxImagesPerClass} images per class", choice.Reason);
+
+        var larger = TrainingRecipe.Fit(new RecipeSettings(), SmallImages with { TrainingImages = 3 * TrainingRecipe.RandAugmentMaxImagesPerClass }, seed: 1);
+        Assert.Null(larger.Student.Augmentation.RandAugment);
+        var off = larger.Choices.Single(c => c.Name == nameof(RecipeSettings.RandAugment));
+        Assert.Equal("off", off.Value);
+        Assert.StartsWith($"off from {TrainingRecipe.RandAugmentMaxImagesPerClass} images per class", off.Reason);
+    }
+
+    [Fact]
+    public void Off_removes_the_fitted_RandAugment_and_is_marked_set()
+    {
+        var recipe = TrainingRecipe.Fit(new RecipeSettings { RandAugment = RandAugmentOptions.Off }, SmallImages, seed: 1);
+        Assert.Null(recipe.Student.Augmentation.RandAugment);
+        Assert.Null(recipe.TeacherAdaptation!.Augmentation.RandAugment);
+        var choice = recipe.Choices.Single(c => c.Name == nameof(RecipeSettings.RandAugment));
+        Assert.Equal(("off", true), (choice.Value, choice.WasSet));
+        // The rest of the fitted augmentation stays.
+        Assert.Equal(TrainingRecipe.Augmentation(SmallImages.ImageSize, SmallImages.TrainingImages, SmallImages.Classes).RandomCropPadding,
+            recipe.Student.Augmentation.RandomCropPadding);
+
+        Assert.True(RandAugmentOptions.Off.IsOff);
+        Assert.False(RandAugmentOptions.Default.IsOff);
+        Assert.Equal("off", RandAugmentOptions.Off.ToString());
+        // In an AugmentationOptions it is the same as null.
+        var augmentation = new AugmentationOptions { RandAugment = RandAugmentOptions.Off };
+        augmentation.Validate();
+        Assert.DoesNotContain("randaug", augmentation.ToString());
     }
 
     [Fact]

@@ -128,13 +128,14 @@ internal static class TrainCommand
         };
         var autoAugment = new Option<string?>("--aa")
         {
-            Description = "RandAugment as timm's train.py --aa string, such as rand-m9-mstd0.5-inc1 (the paper's), added to the fitted "
-                + "augmentation; runs after the crop and flip. Default: off. With --no-augmentation it is the only augmentation.",
+            Description = "RandAugment as timm's train.py --aa string, such as rand-m9-mstd0.5-inc1 (the paper's), in the fitted "
+                + "augmentation; runs after the crop and flip; none turns it off. Default: fitted, the paper's below 300 training images "
+                + "per class, else off. With --no-augmentation it is the only augmentation.",
         };
         autoAugment.Validators.Add(result =>
         {
             string? value = result.GetValueOrDefault<string?>();
-            if (value is null) return;
+            if (value is null || value == TrainRunner.NoRandAugment) return;
             try { RandAugmentOptions.Parse(value); }
             catch (FormatException e) { result.AddError($"--aa: {e.Message}"); }
         });

@@ -17,6 +17,9 @@ namespace MLNet.WeightSelection.Cli.Commands;
 /// </summary>
 internal static class TrainRunner
 {
+    /// <summary>The <c>--aa</c> value that turns the fitted RandAugment off.</summary>
+    public const string NoRandAugment = "none";
+
     public static int Run(TrainRequest request, CliContext context)
     {
         Check(request);
@@ -58,7 +61,7 @@ internal static class TrainRunner
             LearningRate = request.LearningRate,
             WarmupEpochs = request.WarmupEpochs,
             Augmentation = request.NoAugmentation ? AugmentationOptions.None : null,
-            RandAugment = request.AutoAugment is { } aa ? RandAugmentOptions.Parse(aa) : null,
+            RandAugment = request.AutoAugment switch { null => null, NoRandAugment => RandAugmentOptions.Off, { } aa => RandAugmentOptions.Parse(aa) },
             Distillation = request.Distill switch
             {
                 "logits" => DistillationOptions.Logits(request.DistillAlpha, request.DistillTemperature),

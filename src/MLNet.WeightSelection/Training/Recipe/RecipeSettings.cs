@@ -26,8 +26,10 @@ public sealed record RecipeSettings
     public AugmentationOptions? Augmentation { get; init; }
 
     /// <summary>
-    /// RandAugment added to the augmentation, whether that is fitted or set; null: the augmentation's own (off when fitted).
-    /// It lets a user ask for RandAugment without fixing every other augmentation setting.
+    /// RandAugment added to the augmentation, whether that is fitted or set, in place of the fitted one; null: the
+    /// augmentation's own (fitted: the paper's below <see cref="TrainingRecipe.RandAugmentMaxImagesPerClass"/> images per
+    /// class); <see cref="RandAugmentOptions.Off"/>: none. It lets a user change RandAugment without fixing every other
+    /// augmentation setting.
     /// </summary>
     public RandAugmentOptions? RandAugment { get; init; }
 

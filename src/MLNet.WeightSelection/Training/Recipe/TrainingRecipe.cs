@@ -43,6 +43,16 @@ public static class TrainingRecipe
     /// <summary>Images per class from which mixup and cutmix take the paper's full strength.</summary>
     public const int FullMixingImagesPerClass = 3000;
 
+    /// <summary>
+    /// Images per class below which the fitted augmentation adds the paper's RandAugment (<c>rand-m9-mstd0.5-inc1</c>).
+    /// Measured on 1,000 Fashion-MNIST images (90 per class), 3 seeds each (docs/results.md): +1.07 points without
+    /// teacher adaptation and MEASURED_ADAPT with it; not measured from 300 images per class, where mixing takes over.
+    /// </summary>
+    public const int RandAugmentMaxImagesPerClass = MixingMinImagesPerClass;
+
+    /// <summary>The RandAugment the fitted recipe adds below <see cref="RandAugmentMaxImagesPerClass"/> images per class: the paper's.</summary>
+    public const string FittedRandAugment = "rand-m9-mstd0.5-inc1";
+
     /// <summary>Smallest fitted image side: below it an ImageNet network's last stage has nothing left to see.</summary>
     public const int MinImageSide = 32;
 
@@ -112,8 +122,8 @@ public static class TrainingRecipe
     /// Augmentation fitted to the image size and the images per class: a reflect-pad translation crop of side/8 for
     /// small images, else a random resized crop of 35–100% of the area; horizontal flips; mixup, cutmix and erasing off
     /// below <see cref="MixingMinImagesPerClass"/> images per class and growing to the paper's strength at
-    /// <see cref="FullMixingImagesPerClass"/>. RandAugment stays off until it is measured with the default's
-    /// teacher adaptation (without it, it helped on Fashion-MNIST at 1,000 images; docs/results.md).
+    /// <see cref="FullMixingImagesPerClass"/>; RandAugment (<see cref="FittedRandAugment"/>) below
+    /// <see cref="RandAugmentMaxImagesPerClass"/> images per class.
     /// </summary>
     public static AugmentationOptions Augmentation(int imageSize, int trainingImages, int classes)
     {
@@ -124,6 +134,7 @@ public static class TrainingRecipe
             a.RandomCropPadding = Math.Max(1, imageSize / 8);
         }
         double perClass = (double)trainingImages / Math.Max(1, classes);
+        if (perClass < RandAugmentMaxImagesPerClass) a.RandAugment = RandAugmentOptions.Parse(FittedRandAugment);
         if (perClass < MixingMinImagesPerClass)
         {
             a.MixupAlpha = 0;
@@ -182,19 +193,24 @@ public static class TrainingRecipe
             $"{WarmupFraction:P0} of the steps");
 
         var augmentation = settings.Augmentation ?? Augmentation(data.ImageSize, data.TrainingImages, data.Classes);
-        choices.Add(new RecipeChoice(nameof(RecipeSettings.Augmentation), $"[{augmentation}]", settings.Augmentation is not null,
+        // RandAugment has its own choice below, so the augmentation's row shows the rest.
+        var shown = augmentation.Copy();
+        shown.RandAugment = null;
+        choices.Add(new RecipeChoice(nameof(RecipeSettings.Augmentation), $"[{shown}]", settings.Augmentation is not null,
             settings.Augmentation is not null ? "" : $"{(data.ImageSize <= SmallImageSide ? "translation crop for small images" : "random resized crop")}, mixing by {perClass} images per class"));
         if (settings.RandAugment is { } randAugment)
         {
-            if (augmentation.RandAugment is not null)
+            if (settings.Augmentation?.RandAugment is not null)
                 throw new ArgumentException("RandAugment is set twice, as RandAugment and in Augmentation.RandAugment: set it in one place.");
-            // A copy, so that the caller's Augmentation object is never changed.
+            // A copy, so that neither the caller's Augmentation object nor a fitted one is changed.
             augmentation = augmentation.Copy();
-            augmentation.RandAugment = randAugment;
+            augmentation.RandAugment = randAugment.IsOff ? null : randAugment;
         }
-        choices.Add(new RecipeChoice(nameof(RecipeSettings.RandAugment), augmentation.RandAugment?.ToString() ?? "off",
-            settings.RandAugment is not null || settings.Augmentation is not null,
-            settings.RandAugment is not null || settings.Augmentation is not null ? "" : "off unless set: not yet measured with teacher adaptation"));
+        bool randAugmentSet = settings.RandAugment is not null || settings.Augmentation is not null;
+        choices.Add(new RecipeChoice(nameof(RecipeSettings.RandAugment), augmentation.RandAugment?.ToString() ?? "off", randAugmentSet,
+            randAugmentSet ? "" : perClass < RandAugmentMaxImagesPerClass
+                ? $"the paper's below {RandAugmentMaxImagesPerClass} images per class"
+                : $"off from {RandAugmentMaxImagesPerClass} images per class, where mixing regularizes (not measured there)"));
 
         EmaOptions? ema;
         if (settings.Ema is { IsOff: true }) ema = null;

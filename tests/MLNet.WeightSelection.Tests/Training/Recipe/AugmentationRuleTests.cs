@@ -6,7 +6,8 @@ namespace MLNet.WeightSelection.Tests.Training.Recipe;
 /// <summary>
 /// <see cref="TrainingRecipe.Augmentation"/>: a translation crop for small images, a random resized crop above; mixing
 /// off below <see cref="TrainingRecipe.MixingMinImagesPerClass"/> images per class, growing to the paper's strength at
-/// <see cref="TrainingRecipe.FullMixingImagesPerClass"/>; RandAugment off.
+/// <see cref="TrainingRecipe.FullMixingImagesPerClass"/>; the paper's RandAugment below
+/// <see cref="TrainingRecipe.RandAugmentMaxImagesPerClass"/> images per class.
 /// </summary>
 public class AugmentationRuleTests
 {
@@ -85,11 +86,20 @@ public class AugmentationRuleTests
         }
     }
 
-    [Fact]
-    public void RandAugment_stays_off_everywhere()
+    [Theory]
+    [InlineData(16)]
+    [InlineData(64)]
+    [InlineData(224)]
+    public void The_papers_RandAugment_is_on_below_the_threshold_of_images_per_class_at_every_size(int size)
     {
-        foreach (int size in new[] { 16, 64, 224 })
-            foreach (int images in new[] { 10, 5000, 1_000_000 })
-                Assert.Null(TrainingRecipe.Augmentation(size, images, Classes).RandAugment);
+        foreach (int images in new[] { 10, 900, TrainingRecipe.RandAugmentMaxImagesPerClass * Classes - 1 })
+        {
+            var on = TrainingRecipe.Augmentation(size, images, Classes).RandAugment;
+            Assert.NotNull(on);
+            Assert.Equal(RandAugmentOptions.Parse("rand-m9-mstd0.5-inc1").ToString(), on.ToString());
+            Assert.Equal((2, 9.0, 0.5, 0.5, true), (on.NumLayers, on.Magnitude, on.MagnitudeStd, on.Probability, on.Increasing));
+        }
+        foreach (int images in new[] { TrainingRecipe.RandAugmentMaxImagesPerClass * Classes, 45_000, 1_000_000 })
+            Assert.Null(TrainingRecipe.Augmentation(size, images, Classes).RandAugment);
     }
 }
