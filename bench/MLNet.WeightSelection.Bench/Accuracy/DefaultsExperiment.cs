@@ -20,7 +20,7 @@ namespace MLNet.WeightSelection.Bench.Accuracy;
 /// "new-noadapt" with it set off; "new" is the library's defaults as they are, stored as whichever of the two the recipe
 /// resolves to for the run's data (<see cref="TrainingRecipe.Adapts"/>), and the summary marks that one as the default;
 /// "random" the defaults from random init. Options after the methods override single settings for
-/// exploration (--image-size, --epochs, --batch, --lr, --adapt-epochs, --aa, --ema off, --distill off), and every
+/// exploration (--image-size, --epochs, --batch, --lr, --adapt-epochs, --aa SPEC|none, --ema off, --distill off), and every
 /// override is part of the run's key. The featurizer and the previous recipe are read from fmnist_resnet.runs.jsonl.
 /// </summary>
 static class DefaultsExperiment
@@ -90,6 +90,17 @@ static class DefaultsExperiment
         return TrainingRecipe.Adapts(profile) ? "new-adapt" : "new-noadapt";
     }
 
+    /// <summary>
+    /// The summary label of the stored runs that match the defaults at a size: the variant, with the RandAugment the
+    /// recipe fits spelled out (the runs that measured it set it with --aa; runs from before it was fitted say aa=none).
+    /// </summary>
+    static string DefaultLabel(GreyImageSet trainSet, int size)
+    {
+        string variant = DefaultVariant(trainSet, size, new Dictionary<string, string>());
+        var (images, _) = Split(size);
+        return TrainingRecipe.Augmentation(FittedImageSize(trainSet), images, Classes).RandAugment is null ? variant : $"{variant} aa={TrainingRecipe.FittedRandAugment}";
+    }
+
     /// <summary>The estimator's split of the rows into training and validation images (a tenth held out).</summary>
     static (int Training, int Validation) Split(int size) => (size - size / 10, size / 10);
 
@@ -148,7 +159,7 @@ static class DefaultsExperiment
             int images = Split(size).Training;
             int imageSize = options.ImageSize ?? FittedImageSize(trainSet);
             var a = TrainingRecipe.Augmentation(imageSize, images, Classes);
-            if (O("aa") is { } aaSpec) a.RandAugment = RandAugmentOptions.Parse(aaSpec);
+            if (O("aa") is { } aaSpec) a.RandAugment = aaSpec == "none" ? null : RandAugmentOptions.Parse(aaSpec);
             if (O("mix") is { } mix)
             {
                 var p = mix.Split(':').Select(D).ToArray(); // mixup:cutmix:prob
@@ -233,7 +244,7 @@ static class DefaultsExperiment
             foreach (var group in runs.Where(r => (int)r["size"]! == size).GroupBy(r => ((string)r["key"]!).Split('|', 3)[0] + " " + ((string)r["key"]!).Split('|', 4)[3]).OrderBy(g => g.Key, StringComparer.Ordinal))
             {
                 var acc = group.Select(r => 100 * (double)r["test_accuracy"]!).ToList();
-                string label = group.Key.Trim() == DefaultVariant(trainSet, size, new Dictionary<string, string>()) ? group.Key.Trim() + " (default)" : group.Key.Trim();
+                string label = group.Key.Trim() == DefaultLabel(trainSet, size) ? group.Key.Trim() + " (default)" : group.Key.Trim();
                 md.AppendLine(string.Create(CultureInfo.InvariantCulture,
                     $"| {size:N0} | {label} | {F(acc)} | {Mean(group, "student_mmacs_per_image", "F1")} | {Ratio(group)} | {Mean(group, "fit_seconds", "F0")} |"));
             }
