@@ -48,6 +48,26 @@ public class RecipeRandAugmentSettingTests
     }
 
     [Fact]
+    public void Short_runs_get_no_fitted_RandAugment_but_keep_one_that_is_set()
+    {
+        var shortRun = TrainingRecipe.Fit(new RecipeSettings { Epochs = TrainingRecipe.RandAugmentMinEpochs - 1 }, SmallImages, seed: 1);
+        Assert.Null(shortRun.Student.Augmentation.RandAugment);
+        Assert.Null(shortRun.TeacherAdaptation!.Augmentation.RandAugment);
+        var choice = shortRun.Choices.Single(c => c.Name == nameof(RecipeSettings.RandAugment));
+        Assert.Equal(("off", false), (choice.Value, choice.WasSet));
+        Assert.StartsWith($"off for fewer than {TrainingRecipe.RandAugmentMinEpochs} epochs", choice.Reason);
+
+        var longEnough = TrainingRecipe.Fit(new RecipeSettings { Epochs = TrainingRecipe.RandAugmentMinEpochs }, SmallImages, seed: 1);
+        Assert.NotNull(longEnough.Student.Augmentation.RandAugment);
+
+        var set = RandAugmentOptions.Parse("rand-m5");
+        var kept = TrainingRecipe.Fit(new RecipeSettings { Epochs = 1, RandAugment = set }, SmallImages, seed: 1);
+        Assert.Same(set, kept.Student.Augmentation.RandAugment);
+        var explicitAugmentation = new AugmentationOptions { RandAugment = set };
+        Assert.Same(set, TrainingRecipe.Fit(new RecipeSettings { Epochs = 1, Augmentation = explicitAugmentation }, SmallImages, seed: 1).Student.Augmentation.RandAugment);
+    }
+
+    [Fact]
     public void Off_removes_the_fitted_RandAugment_and_is_marked_set()
     {
         var recipe = TrainingRecipe.Fit(new RecipeSettings { RandAugment = RandAugmentOptions.Off }, SmallImages, seed: 1);
