@@ -117,8 +117,9 @@ public sealed class WeightSelectionOptions
     /// RandAugment (timm's <c>--aa</c>, <see cref="RandAugmentOptions.Parse"/>) added to <see cref="Augmentation"/>,
     /// whether that is fitted or set, so it can be asked for without fixing the rest of the augmentation. Setting it
     /// here and in <see cref="AugmentationOptions.RandAugment"/> too is an error. Default: null (fitted: the paper's
-    /// <c>rand-m9-mstd0.5-inc1</c> below <see cref="TrainingRecipe.RandAugmentMaxImagesPerClass"/> images per class, else
-    /// off); <see cref="RandAugmentOptions.Off"/> turns it off.
+    /// <c>rand-m9-mstd0.5-inc1</c> below <see cref="TrainingRecipe.RandAugmentMaxImagesPerClass"/> images per class when
+    /// the student trains at least <see cref="TrainingRecipe.RandAugmentMinEpochs"/> epochs, else off);
+    /// <see cref="RandAugmentOptions.Off"/> turns it off.
     /// </summary>
     public RandAugmentOptions? RandAugment { get; set; }
 
