@@ -108,7 +108,9 @@ public static class TrainingRecipe
     public static bool Adapts(DataProfile data) =>
         data.SelectsFromTeacher && AdaptsAtSize(data) && ImagesPerClass(data) < AdaptationMaxImagesPerClass;
 
-    static double ImagesPerClass(DataProfile data) => (double)data.TrainingImages / Math.Max(1, data.Classes);
+    static double ImagesPerClass(DataProfile data) => ImagesPerClass(data.TrainingImages, data.Classes);
+
+    static double ImagesPerClass(int trainingImages, int classes) => (double)trainingImages / Math.Max(1, classes);
 
     /// <summary>The teacher adaptation's fitted epochs: <see cref="AdaptationShare"/> of the student's, rounded up, at least 1.</summary>
     public static int AdaptationEpochs(int studentEpochs) => Math.Max(1, (int)Math.Ceiling(studentEpochs * AdaptationShare - 1e-9));
@@ -141,7 +143,7 @@ public static class TrainingRecipe
             a.RandomResizedCrop = false;
             a.RandomCropPadding = Math.Max(1, imageSize / 8);
         }
-        double perClass = (double)trainingImages / Math.Max(1, classes);
+        double perClass = ImagesPerClass(trainingImages, classes);
         if (perClass < RandAugmentMaxImagesPerClass) a.RandAugment = RandAugmentOptions.Parse(FittedRandAugment);
         if (perClass < MixingMinImagesPerClass)
         {
