@@ -15,14 +15,15 @@ namespace MLNet.WeightSelection.Bench.Accuracy;
 
 /// <summary>
 /// Issue 6, section 4, the ViT transfer experiment:
-/// <c>vit-transfer --teacher-embed 192 [--sizes 250,1000] [--depths 12,6] [--seeds 1,2] [--epochs 250:100,1000:50] [--methods ws,random,new-ws,new-ws-noadapt,new-random]</c>.
+/// <c>vit-transfer --teacher-embed 192 [--sizes 250,1000] [--depths 12,6] [--seeds 1,2] [--epochs 250:100,1000:50] [--methods ws,random,new-ws,new-ws-noadapt,new-random] [--aa none|rand-…]</c>.
 /// Students of half the teacher's width (3 heads) at depth 12 and 6 (first-N layer selection) learn Fashion-MNIST
 /// classes 5–9 from 250 or 1,000 training images, initialized by weight selection from the teacher pretrained on
 /// classes 0–4 (<c>vit-pretrain</c>) or randomly, with the same recipe. After every epoch they are validated on a fixed
 /// class-balanced 1,000 of the 5,000 test images of classes 5–9 (the curves); the final model is tested on all 5,000.
 /// <c>--probe</c> adds the linear-probe accuracy of both initializations (the paper's Table 9) through
 /// <see cref="WeightSelectionLinearProbe"/>. The <c>new-*</c> methods train through <c>Fit</c> on the fitted recipe
-/// instead (<see cref="VitTransferFitted"/>; issue 13). Runs are stored as they end and skipped when repeated.
+/// instead (<see cref="VitTransferFitted"/>; issue 13), with the RandAugment the recipe fits unless <c>--aa</c> sets one
+/// (<c>none</c>: off); their keys name the RandAugment they ran with. Runs are stored as they end and skipped when repeated.
 /// </summary>
 static class VitTransfer
 {
@@ -41,6 +42,7 @@ static class VitTransfer
         var methods = args.List("methods", "ws,random");
         var epochRule = args.List("epochs", "250:100,1000:50")
             .Select(s => s.Split(':')).ToDictionary(p => int.Parse(p[0], CultureInfo.InvariantCulture), p => int.Parse(p[1], CultureInfo.InvariantCulture));
+        string? randAugment = args.Optional("aa");
         bool probe = args.Flag("probe");
         int threads = args.Int("threads", Environment.ProcessorCount);
         args.EnsureAllUsed();
@@ -77,11 +79,12 @@ static class VitTransfer
             foreach (var method in methods)
             {
                 bool fitted = VitTransferFitted.Methods.Contains(method);
-                string key = fitted ? $"{method}|{size}|d{depth}|{seed}|fit" : $"{method}|{size}|d{depth}|{seed}|{epochs}";
+                string aa = randAugment ?? VitTransferFitted.FittedRandAugment(size, Classes);
+                string key = fitted ? $"{method}|{size}|d{depth}|{seed}|fit|aa={aa}" : $"{method}|{size}|d{depth}|{seed}|{epochs}";
                 if (store.Has(key)) { Console.Error.WriteLine($"Already done: {key}"); continue; }
                 Console.Error.WriteLine($"[{DateTime.Now:HH:mm:ss}] {name} {key} (load {string.Join(" / ", MachineInfo.LoadAverageNow())}) ...");
                 store.Append(key, fitted
-                    ? VitTransferFitted.Train(method, teacherPath, teacherSpec, studentEmbed, depth, trainSet, subset, validationRows.Value, testSet, testRows, Classes, size, seed, threads)
+                    ? VitTransferFitted.Train(method, aa, randAugment is not null, teacherPath, teacherSpec, studentEmbed, depth, trainSet, subset, validationRows.Value, testSet, testRows, Classes, size, seed, threads)
                     : Train(method, teacher, studentEmbed, depth, trainSet, subset, curve, test, size, seed, epochs, threads));
             }
         }
@@ -179,12 +182,14 @@ static class VitTransfer
             "validation is 500 training-pool images outside every subset. \"Epochs to reach\": first epoch at which a weight-selection run's validation curve reaches new-random's final validation accuracy, same seed; mean over seeds [per seed]. " +
             "The earlier defaults' columns repeat the table above.");
         md.AppendLine();
-        md.AppendLine("| student | training images | fitted epochs | new-random | new-ws-noadapt | new-ws (adapted, distilled) | Δ default (new-ws-noadapt) − random | earlier random | earlier ws | epochs for new-ws-noadapt to reach new-random's final | epochs for new-ws to reach it | fit time new-random / new-ws-noadapt / new-ws (s) | seeds |");
-        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        md.AppendLine("| student | training images | RandAugment | fitted epochs | new-random | new-ws-noadapt | new-ws (adapted, distilled) | Δ default (new-ws-noadapt) − random | earlier random | earlier ws | epochs for new-ws-noadapt to reach new-random's final | epochs for new-ws to reach it | fit time new-random / new-ws-noadapt / new-ws (s) | seeds |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         var rows = new List<object>();
-        foreach (var group in fitted.GroupBy(r => ((int)r["depth"]!, (int)r["size"]!)).OrderByDescending(g => g.Key.Item1).ThenBy(g => g.Key.Item2))
+        // Runs stored before the recipe fitted RandAugment carry aa=none; each RandAugment setting gets its own row.
+        foreach (var group in fitted.GroupBy(r => ((int)r["depth"]!, (int)r["size"]!, (string?)r["aa"] ?? "none"))
+                     .OrderByDescending(g => g.Key.Item1).ThenBy(g => g.Key.Item2).ThenBy(g => g.Key.Item3, StringComparer.Ordinal))
         {
-            var (depth, size) = group.Key;
+            var (depth, size, aa) = group.Key;
             List<double> Acc(IEnumerable<JsonObject> set, string m) => set.Where(r => (string)r["method"]! == m).OrderBy(r => (int)r["seed"]!).Select(r => 100 * (double)r["test_accuracy"]!).ToList();
             string F(List<double> v) => v.Count == 0 ? "not run" : string.Create(CultureInfo.InvariantCulture, $"{Stats.Mean(v):F2} ± {Stats.Std(v):F2}");
             var random = Acc(group, "new-random");
@@ -212,8 +217,8 @@ static class VitTransfer
             string delta = random.Count > 0 && noadapt.Count > 0 ? string.Create(CultureInfo.InvariantCulture, $"{Stats.Mean(noadapt) - Stats.Mean(random):+0.00;-0.00}") : "–";
             string ReachText(List<double> reach) => reach.Count == 0 ? "–" : reach.Any(double.IsNaN) ? $"not reached in {reach.Count(double.IsNaN)} of {reach.Count} seeds" :
                 string.Create(CultureInfo.InvariantCulture, $"{Stats.Mean(reach):F0} of {epochs} ({Stats.Mean(reach) / epochs:P0}) [{string.Join(", ", reach)}]");
-            md.AppendLine($"| ViT e{studentEmbed} depth {depth} | {size:N0} | {epochs} | {F(random)} | {F(noadapt)} | {F(ws)} | {delta} | {F(Acc(sameEarlier, "random"))} | {F(Acc(sameEarlier, "ws"))} | {ReachText(reachDefault)} | {ReachText(reachAdapted)} | {Seconds("new-random")} / {Seconds("new-ws-noadapt")} / {Seconds("new-ws")} | {group.Select(r => (int)r["seed"]!).Distinct().Count()} |");
-            rows.Add(new { depth, size, epochs, random, noadapt, ws, reach_default = reachDefault, reach_adapted = reachAdapted });
+            md.AppendLine($"| ViT e{studentEmbed} depth {depth} | {size:N0} | {aa}{(aa == VitTransferFitted.FittedRandAugment(size, Classes) ? " (default)" : "")} | {epochs} | {F(random)} | {F(noadapt)} | {F(ws)} | {delta} | {F(Acc(sameEarlier, "random"))} | {F(Acc(sameEarlier, "ws"))} | {ReachText(reachDefault)} | {ReachText(reachAdapted)} | {Seconds("new-random")} / {Seconds("new-ws-noadapt")} / {Seconds("new-ws")} | {group.Select(r => (int)r["seed"]!).Distinct().Count()} |");
+            rows.Add(new { depth, size, aa, epochs, random, noadapt, ws, reach_default = reachDefault, reach_adapted = reachAdapted });
         }
         return rows;
     }

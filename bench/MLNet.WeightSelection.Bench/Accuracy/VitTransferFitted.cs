@@ -27,6 +27,17 @@ static class VitTransferFitted
         public float[] Image { get; set; } = Array.Empty<float>();
     }
 
+    /// <summary>
+    /// The RandAugment spec the fitted recipe adds for <paramref name="size"/> training images of this protocol (its
+    /// validation set is separate, so all of them train), or <c>none</c>: what a run on the defaults is stored under.
+    /// </summary>
+    public static string FittedRandAugment(int size, int classes)
+    {
+        int epochs = TrainingRecipe.Epochs(size, TrainingRecipe.BatchSize(size));
+        return TrainingRecipe.Augmentation(VitSetup.ImageSize, size, classes).RandAugment is null || epochs < TrainingRecipe.RandAugmentMinEpochs
+            ? "none" : TrainingRecipe.FittedRandAugment;
+    }
+
     /// <summary>The rows as planar 3×32×32 pixels (0–255, the padded images the teacher was pretrained on) and class names.</summary>
     public static IDataView View(MLContext ml, FashionMnist data, IReadOnlyList<(int Row, int Label)> rows, int classes)
     {
@@ -46,7 +57,9 @@ static class VitTransferFitted
         return FashionMnist.Balanced(pool.Where(r => !taken.Contains(r.Row)).ToList(), ValidationPerClass, seed: 0);
     }
 
-    public static object Train(string method, string teacherPath, ModelSpec teacherSpec, int embed, int depth, FashionMnist trainSet,
+    /// <param name="aa">The RandAugment spec the run must train with (<c>none</c>: off), checked against the fitted recipe.</param>
+    /// <param name="setRandAugment">Set <paramref name="aa"/> explicitly (<c>--aa</c>) rather than leave it to the recipe.</param>
+    public static object Train(string method, string aa, bool setRandAugment, string teacherPath, ModelSpec teacherSpec, int embed, int depth, FashionMnist trainSet,
         IReadOnlyList<(int Row, int Label)> subset, IReadOnlyList<(int Row, int Label)> validationRows, FashionMnist testSet,
         IReadOnlyList<(int Row, int Label)> testRows, int classes, int size, int seed, int threads)
     {
@@ -74,16 +87,20 @@ static class VitTransferFitted
         // Set, not left to the default: since 2026-12-07 the default does not adapt a teacher made for the training size,
         // as this 32 px ViT is, and new-ws keeps meaning what its earlier runs measured (25 epochs at half the lr, logits).
         if (method == "new-ws") options.TeacherAdaptation = new TeacherAdaptationOptions();
+        if (setRandAugment) options.RandAugment = aa == "none" ? RandAugmentOptions.Off : RandAugmentOptions.Parse(aa);
 
         var clock = Stopwatch.StartNew();
         using var model = ml.Transforms.InitializeFromTeacher(options).Fit(keys.Transform(train));
         double fitSeconds = clock.Elapsed.TotalSeconds;
+        string ranWith = model.Recipe.Choices.Single(c => c.Name == nameof(RecipeSettings.RandAugment)).Value;
+        if ((aa == "none") != (ranWith == "off"))
+            throw new InvalidOperationException($"The run is stored as aa={aa} but the recipe trained with RandAugment {ranWith}.");
         var metrics = ml.MulticlassClassification.Evaluate(model.Transform(keys.Transform(View(ml, testSet, testRows, classes))), "Label");
         Console.Error.WriteLine($"  -> test accuracy on {testRows.Count} images: {metrics.MicroAccuracy:P2} (fit {fitSeconds:F0} s)");
         var history = model.History;
         return new
         {
-            method, size, depth, seed, embed, heads = VitSetup.Heads, threads,
+            method, aa, size, depth, seed, embed, heads = VitSetup.Heads, threads,
             epochs = history.Count,
             recipe = model.Recipe.Summary,
             test_images = testRows.Count,
