@@ -26,6 +26,7 @@ namespace MLNet.WeightSelection.Bench.Accuracy;
 static class DefaultsExperiment
 {
     const string Student = "resnet18_half";
+    static readonly ModelFamily StudentFamily = ModelFamilies.Get("resnet");
     const int Classes = 10;
     sealed class Row
     {
@@ -86,7 +87,7 @@ static class DefaultsExperiment
         if (overrides.ContainsKey("adapt-epochs") || overrides.ContainsKey("adapt-lr")) return "new-adapt";
         var (images, validation) = Split(size);
         int imageSize = overrides.TryGetValue("image-size", out var s) ? int.Parse(s, CultureInfo.InvariantCulture) : FittedImageSize(trainSet);
-        var profile = new DataProfile(images, validation, Classes, imageSize, SelectsFromTeacher: true, TeacherImageSize: ResNetTeacher.ImageSize);
+        var profile = new DataProfile(images, validation, Classes, imageSize, SelectsFromTeacher: true, TeacherImageSize: ResNetTeacher.ImageSize, StudentFamily: StudentFamily);
         return TrainingRecipe.Adapts(profile) ? "new-adapt" : "new-noadapt";
     }
 
@@ -98,7 +99,7 @@ static class DefaultsExperiment
     {
         string variant = DefaultVariant(trainSet, size, new Dictionary<string, string>());
         var (images, _) = Split(size);
-        return TrainingRecipe.Augmentation(FittedImageSize(trainSet), images, Classes).RandAugment is null ? variant : $"{variant} aa={TrainingRecipe.FittedRandAugment}";
+        return TrainingRecipe.Augmentation(FittedImageSize(trainSet), images, Classes, StudentFamily).RandAugment is null ? variant : $"{variant} aa={TrainingRecipe.FittedRandAugment}";
     }
 
     /// <summary>The estimator's split of the rows into training and validation images (a tenth held out).</summary>
@@ -158,7 +159,7 @@ static class DefaultsExperiment
             // Start from what the recipe would fit, then change only the named part.
             int images = Split(size).Training;
             int imageSize = options.ImageSize ?? FittedImageSize(trainSet);
-            var a = TrainingRecipe.Augmentation(imageSize, images, Classes);
+            var a = TrainingRecipe.Augmentation(imageSize, images, Classes, StudentFamily);
             if (O("aa") is { } aaSpec) a.RandAugment = aaSpec == "none" ? null : RandAugmentOptions.Parse(aaSpec);
             if (O("mix") is { } mix)
             {

@@ -34,7 +34,7 @@ static class VitTransferFitted
     public static string FittedRandAugment(int size, int classes)
     {
         int epochs = TrainingRecipe.Epochs(size, TrainingRecipe.BatchSize(size));
-        return TrainingRecipe.Augmentation(VitSetup.ImageSize, size, classes).RandAugment is null || epochs < TrainingRecipe.RandAugmentMinEpochs
+        return TrainingRecipe.Augmentation(VitSetup.ImageSize, size, classes, ModelFamilies.Get("vit")).RandAugment is null || epochs < TrainingRecipe.RandAugmentMinEpochs
             ? "none" : TrainingRecipe.FittedRandAugment;
     }
 

@@ -104,6 +104,7 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
                 architecture.ImageSize, architecture.ImageSizeMultiple);
             var spec = StudentFactory.Spec(o, architecture, label.ClassCount, imageSize);
             StudentFactory.CheckWholeHeads(o, spec);
+            var studentFamily = ModelFamilies.Get(spec.Family);
             using var teacher = o.Teacher?.Open();
             if (teacher?.Note is { } note) Log(note);
             var student = StudentFactory.Create(spec, seed);
@@ -117,7 +118,7 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
                 // The image count is not known yet, so this fit assumes the smallest data (one image per class), where
                 // the default adapts whenever the sizes say so; the check is repeated once the data is read.
                 var early = teacher is null ? provisional : TrainingRecipe.Fit(settings,
-                    new DataProfile(label.ClassCount, hasValidation ? 100 : 0, label.ClassCount, spec.ImageSize, selects, teacher.Spec.ImageSize), seed, t => ConfigureRun(t, o));
+                    new DataProfile(label.ClassCount, hasValidation ? 100 : 0, label.ClassCount, spec.ImageSize, selects, teacher.Spec.ImageSize, studentFamily), seed, t => ConfigureRun(t, o));
                 CheckLogitTeacher(early, teacher, label.ClassCount, o);
 
                 var device = DeviceChoice.Resolve(o.Device, _env, Log);
@@ -127,7 +128,7 @@ public sealed class WeightSelectionEstimator : IEstimator<WeightSelectionTransfo
                 using (train)
                 using (validation)
                 {
-                    var recipe = TrainingRecipe.Fit(settings, new DataProfile(train.Count, validation?.Count ?? 0, label.ClassCount, spec.ImageSize, selects, teacher?.Spec.ImageSize), seed,
+                    var recipe = TrainingRecipe.Fit(settings, new DataProfile(train.Count, validation?.Count ?? 0, label.ClassCount, spec.ImageSize, selects, teacher?.Spec.ImageSize, studentFamily), seed,
                         t => ConfigureRun(t, o));
                     Log(recipe.Summary);
                     CheckLogitTeacher(recipe, teacher, label.ClassCount, o);

@@ -118,7 +118,8 @@ public sealed class WeightSelectionOptions
     /// whether that is fitted or set, so it can be asked for without fixing the rest of the augmentation. Setting it
     /// here and in <see cref="AugmentationOptions.RandAugment"/> too is an error. Default: null (fitted: the paper's
     /// <c>rand-m9-mstd0.5-inc1</c> below <see cref="TrainingRecipe.RandAugmentMaxImagesPerClass"/> images per class when
-    /// the student trains at least <see cref="TrainingRecipe.RandAugmentMinEpochs"/> epochs, else off);
+    /// the student's family takes it (<see cref="Models.ModelFamily.SmallDataRandAugment"/>: ResNet) and trains at least
+    /// <see cref="TrainingRecipe.RandAugmentMinEpochs"/> epochs, else off);
     /// <see cref="RandAugmentOptions.Off"/> turns it off.
     /// </summary>
     public RandAugmentOptions? RandAugment { get; set; }

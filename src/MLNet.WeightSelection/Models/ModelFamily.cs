@@ -44,6 +44,14 @@ public abstract class ModelFamily
     /// <summary>Attention heads of a model of <paramref name="spec"/> (for whole-head selection); null when the family has none.</summary>
     public virtual int? AttentionHeads(ModelSpec spec) => null;
 
+    /// <summary>
+    /// True when the fitted recipe adds RandAugment to this family's students on small data (below
+    /// <see cref="Training.TrainingRecipe.RandAugmentMaxImagesPerClass"/> images per class). Off unless measured to
+    /// help: it added about a point to ResNet students on 1,000 Fashion-MNIST images and cost ViT students 4–15 points
+    /// on 250 and 1,000 (docs/results.md), so a family turns it on only with evidence of its own.
+    /// </summary>
+    public virtual bool SmallDataRandAugment => false;
+
     /// <summary>True when the family's models run only at their own image size (a ViT's position embeddings fix it).</summary>
     public virtual bool RunsOnlyAtItsImageSize => false;
 

@@ -220,7 +220,7 @@ public class TrainRecipeCommandTests
             "and fewer than 300 training images per class, the teacher is first fine-tuned",
             "--adapt-epochs <adapt-epochs> Epochs of the teacher's adaptation; setting it adapts the teacher whatever the data size. Default: fitted",
             "features, or none. Default: fitted, logits when the teacher is adapted, else none.",
-            "in the fitted augmentation; runs after the crop and flip; none turns it off. Default: fitted, the paper's below 300 training images per class",
+            "in the fitted augmentation; runs after the crop and flip; none turns it off. Default: fitted, the paper's for ResNet students below 300 training images per class",
         })
             Assert.Contains(expected, text);
         Assert.DoesNotContain("[default: 10]", text);

@@ -36,6 +36,7 @@ public class RecipeFitTests
         using var model = ml.Transforms.InitializeFromTeacher(options).Fit(data);
         Assert.Equal(16, model.Recipe.Data.ImageSize);
         Assert.Equal(16, model.Recipe.Data.TeacherImageSize);
+        Assert.Equal("resnet", model.Recipe.Data.StudentFamily?.Name);
         Assert.Null(model.Recipe.TeacherAdaptation);
         Assert.Null(model.TeacherAdaptation);
         Assert.Null(model.Recipe.Student.Distillation);
@@ -70,6 +71,8 @@ public class RecipeFitTests
         Assert.Equal(TrainingRecipe.Epochs(recipe.Data.TrainingImages, TrainingRecipe.BatchSize(recipe.Data.TrainingImages)), recipe.Student.Epochs);
         Assert.Equal(recipe.Student.Epochs, model.History.Count);
         Assert.NotNull(recipe.Student.Ema);
+        // A ResNet student on a few images per class, for more than 10 epochs: the paper's RandAugment.
+        Assert.Equal(RandAugmentOptions.Parse(TrainingRecipe.FittedRandAugment).ToString(), recipe.Student.Augmentation.RandAugment?.ToString());
 
         var recipeLines = log.Where(l => l.Contains("Recipe for", StringComparison.Ordinal)).ToList();
         Assert.Single(recipeLines);

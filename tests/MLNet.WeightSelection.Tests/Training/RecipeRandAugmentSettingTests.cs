@@ -1,3 +1,4 @@
+using MLNet.WeightSelection.Models;
 using MLNet.WeightSelection.Training;
 using Xunit;
 
@@ -9,7 +10,8 @@ namespace MLNet.WeightSelection.Tests.Training;
 /// </summary>
 public class RecipeRandAugmentSettingTests
 {
-    static readonly DataProfile SmallImages = new(TrainingImages: 90, ValidationImages: 9, Classes: 3, ImageSize: 16, SelectsFromTeacher: true);
+    static readonly DataProfile SmallImages = new(TrainingImages: 90, ValidationImages: 9, Classes: 3, ImageSize: 16, SelectsFromTeacher: true,
+        StudentFamily: ModelFamilies.Get("resnet"));
 
     [Fact]
     public void RandAugment_is_added_to_the_fitted_augmentation_of_student_and_teacher_and_marked_set()
@@ -17,7 +19,7 @@ public class RecipeRandAugmentSettingTests
         var randAugment = RandAugmentOptions.Parse("rand-m9-mstd0.5-inc1");
         var recipe = TrainingRecipe.Fit(new RecipeSettings { RandAugment = randAugment }, SmallImages, seed: 1);
 
-        var fitted = TrainingRecipe.Augmentation(SmallImages.ImageSize, SmallImages.TrainingImages, SmallImages.Classes);
+        var fitted = TrainingRecipe.Augmentation(SmallImages.ImageSize, SmallImages.TrainingImages, SmallImages.Classes, SmallImages.StudentFamily);
         Assert.Same(randAugment, recipe.Student.Augmentation.RandAugment);
         Assert.Same(randAugment, recipe.TeacherAdaptation!.Augmentation.RandAugment);
         Assert.Equal(fitted.RandomCropPadding, recipe.Student.Augmentation.RandomCropPadding);
@@ -38,13 +40,30 @@ public class RecipeRandAugmentSettingTests
         var choice = recipe.Choices.Single(c => c.Name == nameof(RecipeSettings.RandAugment));
         Assert.Equal(paper, choice.Value);
         Assert.False(choice.WasSet);
-        Assert.Equal($"the paper's below {TrainingRecipe.RandAugmentMaxImagesPerClass} images per class", choice.Reason);
+        Assert.Equal($"the paper's below {TrainingRecipe.RandAugmentMaxImagesPerClass} images per class for resnet students", choice.Reason);
 
         var larger = TrainingRecipe.Fit(new RecipeSettings(), SmallImages with { TrainingImages = 3 * TrainingRecipe.RandAugmentMaxImagesPerClass }, seed: 1);
         Assert.Null(larger.Student.Augmentation.RandAugment);
         var off = larger.Choices.Single(c => c.Name == nameof(RecipeSettings.RandAugment));
         Assert.Equal("off", off.Value);
         Assert.StartsWith($"off from {TrainingRecipe.RandAugmentMaxImagesPerClass} images per class", off.Reason);
+    }
+
+    [Fact]
+    public void A_ViT_student_on_the_same_small_data_gets_none_unless_it_is_set()
+    {
+        var vit = SmallImages with { StudentFamily = ModelFamilies.Get("vit") };
+        var recipe = TrainingRecipe.Fit(new RecipeSettings(), vit, seed: 1);
+        Assert.Null(recipe.Student.Augmentation.RandAugment);
+        Assert.Null(recipe.TeacherAdaptation!.Augmentation.RandAugment);
+        var choice = recipe.Choices.Single(c => c.Name == nameof(RecipeSettings.RandAugment));
+        Assert.Equal(("off", false), (choice.Value, choice.WasSet));
+        Assert.StartsWith("off for vit students", choice.Reason);
+        Assert.StartsWith("off for these students", TrainingRecipe.Fit(new RecipeSettings(), SmallImages with { StudentFamily = null }, seed: 1)
+            .Choices.Single(c => c.Name == nameof(RecipeSettings.RandAugment)).Reason);
+
+        var set = RandAugmentOptions.Parse(TrainingRecipe.FittedRandAugment);
+        Assert.Same(set, TrainingRecipe.Fit(new RecipeSettings { RandAugment = set }, vit, seed: 1).Student.Augmentation.RandAugment);
     }
 
     [Fact]
@@ -76,7 +95,7 @@ public class RecipeRandAugmentSettingTests
         var choice = recipe.Choices.Single(c => c.Name == nameof(RecipeSettings.RandAugment));
         Assert.Equal(("off", true), (choice.Value, choice.WasSet));
         // The rest of the fitted augmentation stays.
-        Assert.Equal(TrainingRecipe.Augmentation(SmallImages.ImageSize, SmallImages.TrainingImages, SmallImages.Classes).RandomCropPadding,
+        Assert.Equal(TrainingRecipe.Augmentation(SmallImages.ImageSize, SmallImages.TrainingImages, SmallImages.Classes, SmallImages.StudentFamily).RandomCropPadding,
             recipe.Student.Augmentation.RandomCropPadding);
 
         Assert.True(RandAugmentOptions.Off.IsOff);

@@ -129,8 +129,8 @@ internal static class TrainCommand
         var autoAugment = new Option<string?>("--aa")
         {
             Description = "RandAugment as timm's train.py --aa string, such as rand-m9-mstd0.5-inc1 (the paper's), in the fitted "
-                + "augmentation; runs after the crop and flip; none turns it off. Default: fitted, the paper's below 300 training images "
-                + "per class in runs of at least 10 epochs, else off. With --no-augmentation it is the only augmentation.",
+                + "augmentation; runs after the crop and flip; none turns it off. Default: fitted, the paper's for ResNet students below 300 "
+                + "training images per class in runs of at least 10 epochs, else off (it slowed ViT students on small data). With --no-augmentation it is the only augmentation.",
         };
         autoAugment.Validators.Add(result =>
         {

@@ -1,3 +1,5 @@
+using MLNet.WeightSelection.Models;
+
 namespace MLNet.WeightSelection.Training;
 
 /// <summary>What the fitted recipe knows about the data and the models before training.</summary>
@@ -7,4 +9,6 @@ namespace MLNet.WeightSelection.Training;
 /// <param name="ImageSize">Side of the training images, already resolved with <see cref="TrainingRecipe.ImageSize"/>.</param>
 /// <param name="SelectsFromTeacher">True when the student's weights are selected from a teacher (not random init).</param>
 /// <param name="TeacherImageSize">The image size the teacher was made for (its architecture's), or null when not known.</param>
-public sealed record DataProfile(int TrainingImages, int ValidationImages, int Classes, int ImageSize, bool SelectsFromTeacher, int? TeacherImageSize = null);
+/// <param name="StudentFamily">The student's model family (its recipe hints, such as <see cref="ModelFamily.SmallDataRandAugment"/>), or null when not known.</param>
+public sealed record DataProfile(int TrainingImages, int ValidationImages, int Classes, int ImageSize, bool SelectsFromTeacher, int? TeacherImageSize = null,
+    ModelFamily? StudentFamily = null);

@@ -28,8 +28,9 @@ public sealed record RecipeSettings
     /// <summary>
     /// RandAugment added to the augmentation, whether that is fitted or set, in place of the fitted one; null: the
     /// augmentation's own (fitted: the paper's below <see cref="TrainingRecipe.RandAugmentMaxImagesPerClass"/> images per
-    /// class, in runs of at least <see cref="TrainingRecipe.RandAugmentMinEpochs"/> epochs); <see cref="RandAugmentOptions.Off"/>: none. It lets a user change RandAugment without fixing every other
-    /// augmentation setting.
+    /// class for students of a family that takes it, <see cref="Models.ModelFamily.SmallDataRandAugment"/>, in runs of at
+    /// least <see cref="TrainingRecipe.RandAugmentMinEpochs"/> epochs); <see cref="RandAugmentOptions.Off"/>: none. It
+    /// lets a user change RandAugment without fixing every other augmentation setting.
     /// </summary>
     public RandAugmentOptions? RandAugment { get; init; }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using MLNet.WeightSelection.Models;
 
 namespace MLNet.WeightSelection.Training;
 
@@ -44,9 +45,11 @@ public static class TrainingRecipe
     public const int FullMixingImagesPerClass = 3000;
 
     /// <summary>
-    /// Images per class below which the fitted augmentation adds the paper's RandAugment (<c>rand-m9-mstd0.5-inc1</c>).
-    /// Measured on 1,000 Fashion-MNIST images (90 per class), 3 seeds each (docs/results.md): +1.07 points without
-    /// teacher adaptation and +0.98 with it (every seed higher in both); not measured from 300 images per class, where mixing takes over.
+    /// Images per class below which the fitted augmentation adds the paper's RandAugment (<c>rand-m9-mstd0.5-inc1</c>)
+    /// for students of a family that takes it (<see cref="ModelFamily.SmallDataRandAugment"/>: ResNet). Measured on
+    /// 1,000 Fashion-MNIST images (90 per class) with a ResNet student, 3 seeds each (docs/results.md): +1.07 points
+    /// without teacher adaptation and +0.98 with it (every seed higher in both); not measured from 300 images per
+    /// class, where mixing takes over.
     /// </summary>
     public const int RandAugmentMaxImagesPerClass = MixingMinImagesPerClass;
 
@@ -133,9 +136,13 @@ public static class TrainingRecipe
     /// small images, else a random resized crop of 35–100% of the area; horizontal flips; mixup, cutmix and erasing off
     /// below <see cref="MixingMinImagesPerClass"/> images per class and growing to the paper's strength at
     /// <see cref="FullMixingImagesPerClass"/>; RandAugment (<see cref="FittedRandAugment"/>) below
-    /// <see cref="RandAugmentMaxImagesPerClass"/> images per class.
+    /// <see cref="RandAugmentMaxImagesPerClass"/> images per class when the <paramref name="student"/>'s family takes it.
     /// </summary>
-    public static AugmentationOptions Augmentation(int imageSize, int trainingImages, int classes)
+    /// <param name="imageSize">Side of the training images.</param>
+    /// <param name="trainingImages">Images the student trains on.</param>
+    /// <param name="classes">Classes of the label.</param>
+    /// <param name="student">The student's family (<see cref="ModelFamily.SmallDataRandAugment"/>), or null when not known (no RandAugment).</param>
+    public static AugmentationOptions Augmentation(int imageSize, int trainingImages, int classes, ModelFamily? student)
     {
         var a = new AugmentationOptions();
         if (imageSize <= SmallImageSide)
@@ -144,7 +151,7 @@ public static class TrainingRecipe
             a.RandomCropPadding = Math.Max(1, imageSize / 8);
         }
         double perClass = ImagesPerClass(trainingImages, classes);
-        if (perClass < RandAugmentMaxImagesPerClass) a.RandAugment = RandAugmentOptions.Parse(FittedRandAugment);
+        if (perClass < RandAugmentMaxImagesPerClass && student is { SmallDataRandAugment: true }) a.RandAugment = RandAugmentOptions.Parse(FittedRandAugment);
         if (perClass < MixingMinImagesPerClass)
         {
             a.MixupAlpha = 0;
@@ -202,7 +209,7 @@ public static class TrainingRecipe
         double warmup = Pick(nameof(RecipeSettings.WarmupEpochs), settings.WarmupEpochs, () => Math.Round(WarmupFraction * epochs, 2), F,
             $"{WarmupFraction:P0} of the steps");
 
-        var augmentation = settings.Augmentation ?? Augmentation(data.ImageSize, data.TrainingImages, data.Classes);
+        var augmentation = settings.Augmentation ?? Augmentation(data.ImageSize, data.TrainingImages, data.Classes, data.StudentFamily);
         bool shortRun = settings.Augmentation is null && augmentation.RandAugment is not null && epochs < RandAugmentMinEpochs;
         if (shortRun)
         {
@@ -225,9 +232,11 @@ public static class TrainingRecipe
         bool randAugmentSet = settings.RandAugment is not null || settings.Augmentation is not null;
         choices.Add(new RecipeChoice(nameof(RecipeSettings.RandAugment), augmentation.RandAugment?.ToString() ?? "off", randAugmentSet,
             randAugmentSet ? "" : shortRun ? $"off for fewer than {RandAugmentMinEpochs} epochs, where it slows training more than it regularizes"
-                : perClass < RandAugmentMaxImagesPerClass
-                ? $"the paper's below {RandAugmentMaxImagesPerClass} images per class"
-                : $"off from {RandAugmentMaxImagesPerClass} images per class, where mixing regularizes (not measured there)"));
+                : perClass >= RandAugmentMaxImagesPerClass
+                ? $"off from {RandAugmentMaxImagesPerClass} images per class, where mixing regularizes (not measured there)"
+                : data.StudentFamily is { SmallDataRandAugment: true } family
+                ? $"the paper's below {RandAugmentMaxImagesPerClass} images per class for {family.Name} students"
+                : $"off for {data.StudentFamily?.Name ?? "these"} students: on small data it is on only for families it was measured to help"));
 
         EmaOptions? ema;
         if (settings.Ema is { IsOff: true }) ema = null;
