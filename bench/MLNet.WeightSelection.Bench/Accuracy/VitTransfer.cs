@@ -180,6 +180,7 @@ static class VitTransfer
         md.AppendLine();
         md.AppendLine("Under the library's fitted recipe, through `Fit` (issue 13): new-ws is teacher adaptation, selection from the adapted teacher and logit distillation (the defaults until 2026-12-07; set explicitly since), new-ws-noadapt weight selection alone (the default for this 32 px teacher since 2026-12-07), new-random random init; " +
             "validation is 500 training-pool images outside every subset. \"Epochs to reach\": first epoch at which a weight-selection run's validation curve reaches new-random's final validation accuracy, same seed; mean over seeds [per seed]. " +
+            "RandAugment: what the runs trained with (none for the runs stored before it existed), \"(default)\" marking what the defaults fit for these students. " +
             "The earlier defaults' columns repeat the table above.");
         md.AppendLine();
         md.AppendLine("| student | training images | RandAugment | fitted epochs | new-random | new-ws-noadapt | new-ws (adapted, distilled) | Δ default (new-ws-noadapt) − random | earlier random | earlier ws | epochs for new-ws-noadapt to reach new-random's final | epochs for new-ws to reach it | fit time new-random / new-ws-noadapt / new-ws (s) | seeds |");
