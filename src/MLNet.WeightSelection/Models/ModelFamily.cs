@@ -47,8 +47,8 @@ public abstract class ModelFamily
     /// <summary>
     /// True when the fitted recipe adds RandAugment to this family's students on small data (below
     /// <see cref="Training.TrainingRecipe.RandAugmentMaxImagesPerClass"/> images per class). Off unless measured to
-    /// help: it added about a point to ResNet students on 1,000 Fashion-MNIST images and cost ViT students 4–15 points
-    /// on 250 and 1,000 (docs/results.md), so a family turns it on only with evidence of its own.
+    /// help: it added about a point to ResNet students on 1,000 Fashion-MNIST images and cost ViT students 2–16 points
+    /// on 250 and 1,000 (every run, 3 seeds; docs/results.md), so a family turns it on only with evidence of its own.
     /// </summary>
     public virtual bool SmallDataRandAugment => false;
 
