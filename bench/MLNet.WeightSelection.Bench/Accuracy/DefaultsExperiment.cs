@@ -85,10 +85,15 @@ static class DefaultsExperiment
     static string DefaultVariant(GreyImageSet trainSet, int size, IReadOnlyDictionary<string, string> overrides)
     {
         if (overrides.ContainsKey("adapt-epochs") || overrides.ContainsKey("adapt-lr")) return "new-adapt";
-        var (images, validation) = Split(size);
         int imageSize = overrides.TryGetValue("image-size", out var s) ? int.Parse(s, CultureInfo.InvariantCulture) : FittedImageSize(trainSet);
-        var profile = new DataProfile(images, validation, Classes, imageSize, SelectsFromTeacher: true, TeacherImageSize: ResNetTeacher.ImageSize, StudentFamily: StudentFamily);
-        return TrainingRecipe.Adapts(profile) ? "new-adapt" : "new-noadapt";
+        return TrainingRecipe.Adapts(Profile(size, imageSize)) ? "new-adapt" : "new-noadapt";
+    }
+
+    /// <summary>What the estimator's recipe knows about a run on <paramref name="size"/> rows at <paramref name="imageSize"/>.</summary>
+    static DataProfile Profile(int size, int imageSize)
+    {
+        var (images, validation) = Split(size);
+        return new DataProfile(images, validation, Classes, imageSize, SelectsFromTeacher: true, TeacherImageSize: ResNetTeacher.ImageSize, StudentFamily: StudentFamily);
     }
 
     /// <summary>
@@ -98,8 +103,8 @@ static class DefaultsExperiment
     static string DefaultLabel(GreyImageSet trainSet, int size)
     {
         string variant = DefaultVariant(trainSet, size, new Dictionary<string, string>());
-        var (images, _) = Split(size);
-        return TrainingRecipe.Augmentation(FittedImageSize(trainSet), images, Classes, StudentFamily).RandAugment is null ? variant : $"{variant} aa={TrainingRecipe.FittedRandAugment}";
+        var recipe = TrainingRecipe.Fit(new RecipeSettings(), Profile(size, FittedImageSize(trainSet)), seed: 0);
+        return recipe.Student.Augmentation.RandAugment is null ? variant : $"{variant} aa={TrainingRecipe.FittedRandAugment}";
     }
 
     /// <summary>The estimator's split of the rows into training and validation images (a tenth held out).</summary>

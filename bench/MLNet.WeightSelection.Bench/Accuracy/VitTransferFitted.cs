@@ -33,9 +33,9 @@ static class VitTransferFitted
     /// </summary>
     public static string FittedRandAugment(int size, int classes)
     {
-        int epochs = TrainingRecipe.Epochs(size, TrainingRecipe.BatchSize(size));
-        return TrainingRecipe.Augmentation(VitSetup.ImageSize, size, classes, ModelFamilies.Get("vit")).RandAugment is null || epochs < TrainingRecipe.RandAugmentMinEpochs
-            ? "none" : TrainingRecipe.FittedRandAugment;
+        var profile = new DataProfile(size, classes * ValidationPerClass, classes, VitSetup.ImageSize, SelectsFromTeacher: true,
+            TeacherImageSize: VitSetup.ImageSize, StudentFamily: ModelFamilies.Get("vit"));
+        return TrainingRecipe.Fit(new RecipeSettings(), profile, seed: 0).Student.Augmentation.RandAugment is null ? "none" : TrainingRecipe.FittedRandAugment;
     }
 
     /// <summary>The rows as planar 3×32×32 pixels (0–255, the padded images the teacher was pretrained on) and class names.</summary>
